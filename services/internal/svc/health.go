@@ -50,7 +50,7 @@ type Health struct {
 	started  atomic.Bool
 	draining atomic.Bool
 	check    Check
-	log   *slog.Logger
+	log      *slog.Logger
 
 	mu        sync.Mutex
 	lastReady *bool // last readiness verdict, to log changes only

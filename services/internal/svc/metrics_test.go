@@ -162,10 +162,10 @@ func TestProbesLogAtDebug(t *testing.T) {
 func TestTraceID(t *testing.T) {
 	tests := map[string]string{
 		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01": "4bf92f3577b34da6a3ce929d0e0e4736",
-		"":                             "",
-		"garbage":                      "",
-		"00-00000000000000000000000000000000-00f067aa0ba902b7-01": "",
-		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01": "",
+		"":        "",
+		"garbage": "",
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01":                 "",
+		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01":                 "",
 		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n{\"forged\":1}": "",
 	}
 	for in, want := range tests {
