@@ -71,6 +71,8 @@ TLS, secrets, health-gated rolling deploys, hardening and a readiness audit.`,
 	}
 	root.AddCommand(
 		newVersionCommand(s),
+		newAuditCommand(s),
+		newHardenCommand(s),
 	)
 	return root
 }
