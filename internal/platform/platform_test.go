@@ -91,9 +91,9 @@ func TestRenderedStacksHaveProductionDefaults(t *testing.T) {
 						Limits       map[string]any `yaml:"limits"`
 						Reservations map[string]any `yaml:"reservations"`
 					} `yaml:"resources"`
-					UpdateConfig   map[string]any `yaml:"update_config"`
-					RollbackConfig map[string]any `yaml:"rollback_config"`
-					RestartPolicy  map[string]any `yaml:"restart_policy"`
+					UpdateConfig   map[string]any    `yaml:"update_config"`
+					RollbackConfig map[string]any    `yaml:"rollback_config"`
+					RestartPolicy  map[string]any    `yaml:"restart_policy"`
 					Labels         map[string]string `yaml:"labels"`
 				} `yaml:"deploy"`
 				Networks []string `yaml:"networks"`
