@@ -81,8 +81,35 @@ type upPlan struct {
 	dirs     map[string]string // stack name -> rendered directory
 }
 
+// validate checks the flags alone, before any engine is contacted.
+func (o *upOptions) validate() error {
+	v := platform.Values{Domain: o.domain, Profile: o.profile, ACMEEmail: o.acmeEmail,
+		EndpointMode: "dnsrr", HTTPPort: o.httpPort, HTTPSPort: o.httpsPort}
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	if o.dbPasswordFile != "" {
+		if st, err := os.Stat(o.dbPasswordFile); err != nil || st.Size() == 0 {
+			return fmt.Errorf("--db-password-file %s: missing or empty", o.dbPasswordFile)
+		}
+	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be positive", o.timeout)
+	}
+	if _, err := images.ServiceVersion(o.source); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		return errors.New("the docker CLI is not on PATH: berth uses `docker stack deploy` and `docker build`")
+	}
+	return nil
+}
+
 func runUp(ctx context.Context, s *Streams, o *upOptions) error {
 	start := time.Now()
+	if err := o.validate(); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
 	eng, err := newEngine(ctx)
 	if err != nil {
 		return err
@@ -163,14 +190,6 @@ func runUp(ctx context.Context, s *Streams, o *upOptions) error {
 // planUp validates every input and renders every stack; it changes nothing.
 func planUp(ctx context.Context, s *Streams, o *upOptions, eng swarm.Engine) (*upPlan, error) {
 	invalid := func(err error) error { return &ExitError{Code: 2, Err: err} }
-	if _, err := exec.LookPath("docker"); err != nil {
-		return nil, invalid(errors.New("the docker CLI is not on PATH: berth uses `docker stack deploy` and `docker build`"))
-	}
-	if o.dbPasswordFile != "" {
-		if st, err := os.Stat(o.dbPasswordFile); err != nil || st.Size() == 0 {
-			return nil, invalid(fmt.Errorf("--db-password-file %s: missing or empty", o.dbPasswordFile))
-		}
-	}
 	version, err := images.ServiceVersion(o.source)
 	if err != nil {
 		return nil, invalid(err)
