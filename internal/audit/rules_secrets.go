@@ -160,6 +160,10 @@ var secretRules = []Rule{
 		Project: func(c *Ctx) {
 			p := c.In.Project
 			ignored := gitignored(p.WorkingDir)
+			referenced := map[string]bool{}
+			for _, sec := range p.Model.Secrets {
+				referenced[sec.File] = true
+			}
 			for _, name := range sortedKeys(p.Model.Secrets) {
 				sec := p.Model.Secrets[name]
 				if sec.File == "" || bool(sec.External) {
@@ -174,7 +178,7 @@ var secretRules = []Rule{
 			entries, _ := os.ReadDir(p.WorkingDir)
 			var loose []string
 			for _, e := range entries {
-				if !e.IsDir() && secretFileRe.MatchString(e.Name()) && !ignored(e.Name()) && e.Name() != ".env" {
+				if !e.IsDir() && secretFileRe.MatchString(e.Name()) && !ignored(e.Name()) && e.Name() != ".env" && !referenced[filepath.Join(p.WorkingDir, e.Name())] {
 					loose = append(loose, e.Name())
 				}
 			}
@@ -191,22 +195,28 @@ var secretRules = []Rule{
 		Fix:   "Use RUN --mount=type=secret,id=NAME and pass it with docker build --secret; provide runtime secrets as files under /run/secrets.",
 		Dockerfile: func(c *Ctx, d *DF) {
 			check := func(in *dfInstruction) {
-				for _, kv := range in.Args {
-					k, v, hasV := strings.Cut(kv, "=")
-					if in.Cmd == "env" && !hasV && len(in.Args) == 2 {
-						// legacy ENV key value form
-						k, v, hasV = in.Args[0], in.Args[1], true
+				// BuildKit's parser gives ARG as "K" or "K=V", ENV as
+				// (key, value, separator) triples.
+				type kv struct{ k, v string }
+				var pairs []kv
+				if in.Cmd == "env" {
+					for i := 0; i+1 < len(in.Args); i += 3 {
+						pairs = append(pairs, kv{in.Args[i], in.Args[i+1]})
 					}
-					if !secretName(k) {
+				} else {
+					for _, a := range in.Args {
+						k, v, _ := strings.Cut(a, "=")
+						pairs = append(pairs, kv{k, v})
+					}
+				}
+				for _, p := range pairs {
+					if !secretName(p.k) {
 						continue
 					}
-					if in.Cmd == "env" && (!hasV || !literalSecret(v) && !strings.HasPrefix(v, "$")) {
+					if in.Cmd == "env" && !literalSecret(p.v) && !strings.HasPrefix(p.v, "$") {
 						continue
 					}
-					c.AtLine(d.Dockerfile, in.Line, "%s %s puts a secret into the image", strings.ToUpper(in.Cmd), k)
-					if in.Cmd == "env" && len(in.Args) == 2 && !strings.Contains(in.Args[0], "=") {
-						return
-					}
+					c.AtLine(d.Dockerfile, in.Line, "%s %s puts a secret into the image", strings.ToUpper(in.Cmd), p.k)
 				}
 			}
 			for _, in := range d.GlobalArgs {

@@ -96,6 +96,16 @@ func ParseDockerfile(path string, data []byte) (d *Dockerfile, err error) {
 		if errors.As(err, &loc) && len(loc.Location()) > 0 {
 			le.Line = loc.Location()[0].Start.Line
 		}
+		if le.Line == 0 {
+			// Directive errors carry no position: point at the directive.
+			le.Line = 1
+			for i, l := range strings.Split(string(data), "\n") {
+				if strings.Contains(err.Error(), "escape") && strings.Contains(l, "escape=") {
+					le.Line = i + 1
+					break
+				}
+			}
+		}
 		return nil, le
 	}
 	d = &Dockerfile{Path: path}

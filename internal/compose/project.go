@@ -224,7 +224,7 @@ func checkLegacy(sf *SourceFile) error {
 				continue
 			}
 			for j := 0; j+1 < len(v.Content); j += 2 {
-				if s := v.Content[j].Value; s == "image" || s == "build" {
+				if s := v.Content[j].Value; (s == "image" || s == "build") && legacy == nil {
 					legacy = k
 				}
 			}
