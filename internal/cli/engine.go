@@ -45,5 +45,11 @@ func defaultDir(env, fallback string) string {
 	return filepath.Join(home, fallback, "berth")
 }
 
-func defaultStateDir() string { return defaultDir("XDG_STATE_HOME", ".local/state") }
+// defaultStateDir is BERTH_STATE_DIR when set, else the XDG state dir.
+func defaultStateDir() string {
+	if d := os.Getenv("BERTH_STATE_DIR"); d != "" {
+		return d
+	}
+	return defaultDir("XDG_STATE_HOME", ".local/state")
+}
 func defaultCacheDir() string { return defaultDir("XDG_CACHE_HOME", ".cache") }
