@@ -70,6 +70,12 @@ TLS, secrets, health-gated rolling deploys, hardening and a readiness audit.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newUpCommand(s),
+		newDownCommand(s),
+		newStatusCommand(s),
+		newDoctorCommand(s),
+		newImagesCommand(s),
+		newDaemonConfigCommand(s),
 		newVersionCommand(s),
 		newAuditCommand(s),
 		newHardenCommand(s),

@@ -1,0 +1,42 @@
+# berth: the targets people and CI call.
+GO        ?= go
+BIN       := bin/berth
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/berth-platform/berth/internal/cli.Version=$(VERSION)
+
+.PHONY: build up down status test unit e2e lint fmt host-setup
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
+
+host-setup:
+	./scripts/host-setup.sh
+
+# Bring the platform up on this machine (builds images locally when no
+# registry answers; the first run takes a while).
+up: host-setup build
+	./$(BIN) up
+
+down: build
+	./$(BIN) down
+
+status: build
+	./$(BIN) status
+
+# Everything: unit tests of berth and of the demo services, then the
+# end-to-end tests on a live single-node swarm.
+test: host-setup unit e2e
+
+unit:
+	$(GO) test -count=1 ./...
+	cd services && $(GO) test -count=1 ./...
+
+e2e:
+	$(GO) test -count=1 -tags e2e -timeout 60m -v ./e2e
+
+lint:
+	$(GO) vet ./... && cd services && $(GO) vet ./...
+	@test -z "$$(gofmt -l cmd internal e2e services)" || (gofmt -l cmd internal e2e services; exit 1)
+
+fmt:
+	gofmt -w cmd internal e2e services
