@@ -94,7 +94,7 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	}
 	fmt.Fprintln(&b, summary)
 	if len(r.Unset) > 0 {
-		fmt.Fprintf(&b, "note: unset variables, substituted with \"\" as Docker does: %s\n", strings.Join(r.Unset, ", "))
+		fmt.Fprintf(&b, "note: variables not set at audit time (their default, or \"\", was used as Docker does): %s\n", strings.Join(r.Unset, ", "))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

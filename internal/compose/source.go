@@ -134,7 +134,8 @@ func ParseSource(path string, content []byte) (*SourceFile, error) {
 		}
 		if err != nil {
 			line, col := yamlErrorPosition(err.Error())
-			return nil, &LoadError{File: path, Line: line, Column: col, Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+			msg := yamlLineRe.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")
+			return nil, &LoadError{File: path, Line: line, Column: col, Err: errors.New(strings.TrimLeft(msg, ": "))}
 		}
 		f.Docs = append(f.Docs, &doc)
 		if len(doc.Content) == 0 {
