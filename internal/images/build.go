@@ -274,7 +274,13 @@ func (b *Builder) buildGolang(ctx context.Context, im Image, inputs string) erro
 	defer os.RemoveAll(ctxDir)
 	// The toolchain becomes ./go in the context; a hard copy because the
 	// module cache is read-only and Docker needs regular files.
-	if err := b.Run.Run(ctx, io.Discard, nil, "cp", "-r", dir, filepath.Join(ctxDir, "go")); err != nil {
+	goroot := filepath.Join(ctxDir, "go")
+	if err := b.Run.Run(ctx, io.Discard, nil, "cp", "-r", dir, goroot); err != nil {
+		return err
+	}
+	// Module zips carry no file modes: the go command makes a toolchain's
+	// programs executable when it unpacks one, and so must we.
+	if err := makeToolchainExecutable(goroot); err != nil {
 		return err
 	}
 	return b.dockerBuild(ctx, im, inputs, ctxDir, "go-toolchain")
@@ -435,6 +441,22 @@ func goModDir(ctx context.Context, r Runner, modVersion string) (string, error) 
 		return "", errors.New(info.Error)
 	}
 	return info.Dir, nil
+}
+
+func makeToolchainExecutable(goroot string) error {
+	return filepath.WalkDir(goroot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(goroot, p)
+		mode := fs.FileMode(0o644)
+		if d.IsDir() {
+			mode = 0o755
+		} else if strings.HasPrefix(rel, "bin/") || strings.HasPrefix(rel, "pkg/tool/") {
+			mode = 0o755
+		}
+		return os.Chmod(p, mode)
+	})
 }
 
 func copyFile(src, dst string, mode fs.FileMode) error {
