@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseImageFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		flags   []string
+		want    []change
+		wantErr string
+	}{
+		{"short and full names", []string{"api=berth.local/shop-api:2", "app_web=berth.local/shop-web:2"},
+			[]change{{"app_api", "berth.local/shop-api:2"}, {"app_web", "berth.local/shop-web:2"}}, ""},
+		{"nothing", nil, nil, "nothing to deploy"},
+		{"no equals", []string{"api"}, nil, "want SERVICE=REF"},
+		{"empty ref", []string{"api="}, nil, "want SERVICE=REF"},
+		{"malformed reference", []string{"api=Shop-API:2"}, nil, "not a valid image reference"},
+		{"bad tag", []string{"api=shop-api:in valid"}, nil, "not a valid image reference"},
+		{"twice", []string{"api=a:1", "app_api=a:2"}, nil, "given twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseImageFlags("app", tc.flags)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("got %v, want %v", got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestDeployRefusesBadInputWithoutEngine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deploy", "--image", "api"}, "want SERVICE=REF"},
+		{[]string{"deploy", "--image", "api=UPPER:1"}, "not a valid image reference"},
+		{[]string{"deploy", "--output", "yaml", "--image", "api=a:1"}, "use text or json"},
+		{[]string{"deploy"}, "nothing to deploy"},
+	} {
+		code, _, errOut := runBerth(t, map[string]string{"DOCKER_HOST": "unix:///nonexistent.sock"}, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
