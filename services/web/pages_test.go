@@ -21,8 +21,8 @@ type fakeAPI struct {
 	*httptest.Server
 
 	mu        sync.Mutex
-	ordersErr int    // status for GET /api/orders, 0 for success
-	createErr int    // status for POST /api/orders, 0 for success
+	ordersErr int // status for GET /api/orders, 0 for success
+	createErr int // status for POST /api/orders, 0 for success
 	created   []string
 	traces    []string // traceparent of every request
 }

@@ -4,59 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/berth-platform/berth/services/internal/orders/orderstest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// testPool connects to PG_TEST_DSN inside a schema of its own, dropped at
-// the end, so tests neither see each other's orders nor leave any behind.
-// Tests that call it are skipped without PG_TEST_DSN.
+// testPool returns a pool on a schema of the test's own, and a function
+// that opens more pools on it.
 func testPool(t *testing.T) (*pgxpool.Pool, func() *pgxpool.Pool) {
 	t.Helper()
-	dsn := os.Getenv("PG_TEST_DSN")
-	if dsn == "" {
-		t.Skip("PG_TEST_DSN not set; e.g. postgres://shop:pw@127.0.0.1:55432/shop?sslmode=disable")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to PG_TEST_DSN: %v", err)
-	}
-	schema := fmt.Sprintf("test_%d_%d", time.Now().UnixNano(), rand.IntN(1e6))
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	var pools []*pgxpool.Pool
-	open := func() *pgxpool.Pool {
-		cfg, err := pgxpool.ParseConfig(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = schema
-		p, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pools = append(pools, p)
-		return p
-	}
-	t.Cleanup(func() {
-		for _, p := range pools {
-			p.Close()
-		}
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop test schema: %v", err)
-		}
-		admin.Close(ctx)
-	})
-	return open(), open
+	db := orderstest.New(t)
+	return db.Pool(), db.Pool
 }
 
 func testStore(t *testing.T) *Store {
@@ -80,7 +42,8 @@ func TestStoreSchema(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
-		wg.Go(func() { errs <- NewStore(open()).EnsureSchema(ctx) })
+		replica := NewStore(open())
+		wg.Go(func() { errs <- replica.EnsureSchema(ctx) })
 	}
 	wg.Wait()
 	close(errs)
@@ -228,9 +191,17 @@ func TestTwoWorkersNeverProcessSameOrder(t *testing.T) {
 	workers := []string{"worker-a", "worker-b"}
 	got := make([][]int64, len(workers))
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i, name := range workers {
-		w := NewStore(open())
+		pool := open()
+		// Connect before the start line, so that neither worker drains
+		// the queue while the other is still dialling.
+		if err := pool.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w := NewStore(pool)
 		wg.Go(func() {
+			<-start
 			for {
 				ids, err := w.ProcessBatch(ctx, name, 10)
 				if err != nil {
@@ -244,6 +215,7 @@ func TestTwoWorkersNeverProcessSameOrder(t *testing.T) {
 			}
 		})
 	}
+	close(start)
 	wg.Wait()
 
 	seen := map[int64]string{}
@@ -265,6 +237,9 @@ func TestTwoWorkersNeverProcessSameOrder(t *testing.T) {
 	}
 	assertProcessedBy(t, pool, map[string]int{"worker-a": len(got[0]), "worker-b": len(got[1])})
 	t.Logf("worker-a processed %d, worker-b %d", len(got[0]), len(got[1]))
+	if len(got[0]) == 0 || len(got[1]) == 0 {
+		t.Fatal("one worker processed everything: the workers never ran concurrently, so this run proved nothing")
+	}
 }
 
 // assertProcessedBy checks the table agrees with what the workers reported
