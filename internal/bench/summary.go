@@ -98,18 +98,21 @@ type Summary struct {
 	Succeeded    int     `json:"succeeded"`
 	Failed       int     `json:"failed"`
 	// SteadyRequests and UpdateRequests split Requests by start time.
-	SteadyRequests int             `json:"steady_requests"`
-	UpdateRequests int             `json:"update_requests"`
-	Failures       []FailureCount  `json:"failures"`
-	Overall        Latency         `json:"latency_overall"`
-	Steady         Latency         `json:"latency_steady"`
-	DuringUpdate   Latency         `json:"latency_during_update"`
-	Routes         []GroupCount    `json:"routes"`
-	Styles         []GroupCount    `json:"styles"`
-	Versions       []VersionCount  `json:"versions"`
-	Updates        []UpdateSummary `json:"updates"`
-	Markers        []MarkerSummary `json:"markers"`
-	Orders         OrderSummary    `json:"orders"`
+	SteadyRequests int `json:"steady_requests"`
+	UpdateRequests int `json:"update_requests"`
+	// UpdateMarginS is how long after each update window requests still
+	// count as during the update.
+	UpdateMarginS float64         `json:"update_margin_s"`
+	Failures      []FailureCount  `json:"failures"`
+	Overall       Latency         `json:"latency_overall"`
+	Steady        Latency         `json:"latency_steady"`
+	DuringUpdate  Latency         `json:"latency_during_update"`
+	Routes        []GroupCount    `json:"routes"`
+	Styles        []GroupCount    `json:"styles"`
+	Versions      []VersionCount  `json:"versions"`
+	Updates       []UpdateSummary `json:"updates"`
+	Markers       []MarkerSummary `json:"markers"`
+	Orders        OrderSummary    `json:"orders"`
 }
 
 // window is an update window as offsets, margin included.
@@ -143,7 +146,7 @@ func (r *Run) Summary() Summary {
 	start := r.Start()
 	ws := r.windows()
 	r.mu.Lock()
-	s := Summary{Name: r.Name, Aborted: r.aborted, Rate: r.Config.Rate}
+	s := Summary{Name: r.Name, Aborted: r.aborted, Rate: r.Config.Rate, UpdateMarginS: seconds(r.Config.UpdateMargin)}
 	dials := r.dials
 	var orders *OrderCheck
 	if r.orders != nil {
@@ -152,6 +155,8 @@ func (r *Run) Summary() Summary {
 	}
 	r.mu.Unlock()
 
+	s.Failures, s.Routes, s.Styles, s.Versions = []FailureCount{}, []GroupCount{}, []GroupCount{}, []VersionCount{}
+	s.Updates, s.Markers = []UpdateSummary{}, []MarkerSummary{}
 	var all, steady, during []time.Duration
 	failures := map[[2]string]*FailureCount{}
 	routes := make([]GroupCount, numRoutes)
@@ -210,8 +215,10 @@ func (r *Run) Summary() Summary {
 		}
 	}
 	s.DurationS = seconds(end)
-	if end > 0 {
-		s.AchievedRate = round3(float64(s.Requests) / end.Seconds())
+	// The issue rate: intervals between the first and last start, so that a
+	// slow last answer does not dilute it.
+	if n := len(recs); n > 1 && recs[n-1].Start > recs[0].Start {
+		s.AchievedRate = round3(float64(n-1) / (recs[n-1].Start - recs[0].Start).Seconds())
 	}
 	s.Overall, s.Steady, s.DuringUpdate = percentiles(all), percentiles(steady), percentiles(during)
 
