@@ -112,7 +112,7 @@ type Config struct {
 	// for effects that show once the orchestrator says it is done.
 	UpdateMargin time.Duration
 	// ItemPrefix starts the item name of every order; a unique suffix is
-	// added per request. Empty means "bench-<run start unix seconds>".
+	// added per request. NewRun turns empty into "bench-<unix seconds>".
 	ItemPrefix string
 }
 

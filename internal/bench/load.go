@@ -58,13 +58,8 @@ func (r *Run) Attack(ctx context.Context) error {
 	defer cancel()
 
 	start := time.Now()
-	r.mu.Lock()
-	r.start = start
-	if r.Config.ItemPrefix == "" {
-		r.Config.ItemPrefix = "bench-" + strconv.FormatInt(start.Unix(), 10)
-	}
-	prefix := r.Config.ItemPrefix
-	r.mu.Unlock()
+	r.SetStart(start)
+	prefix := cfg.ItemPrefix
 
 	var (
 		seq      atomic.Uint64

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"net"
@@ -142,9 +143,6 @@ func (s *shop) note(r *http.Request, route string) {
 // the listener: the same override that sends shop.localhost to 127.0.0.1.
 func (s *shop) config(t *testing.T) Config {
 	t.Helper()
-	if raceEnabled {
-		t.Skip("load timing is not judged under the race detector")
-	}
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
 	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
@@ -157,6 +155,13 @@ func (s *shop) config(t *testing.T) Config {
 	return cfg
 }
 
+// skipUnderRace skips tests that judge rates and latencies.
+func skipUnderRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("load timing is not judged under the race detector")
+	}
+}
+
 func within(t *testing.T, what string, got, want, tol float64) {
 	t.Helper()
 	if math.Abs(got-want) > tol {
@@ -167,6 +172,7 @@ func within(t *testing.T, what string, got, want, tol float64) {
 // TestAttackAgainstShop runs 100 req/s for 2 s, half on fresh connections,
 // while the shop moves from 1.0.0 to 1.1.0 one second in.
 func TestAttackAgainstShop(t *testing.T) {
+	skipUnderRace(t)
 	s := newShop(t)
 	cfg := s.config(t)
 	cfg.Rate = 100
@@ -281,6 +287,7 @@ func TestAttackAgainstShop(t *testing.T) {
 }
 
 func TestVerifyOrdersWiring(t *testing.T) {
+	skipUnderRace(t)
 	s := newShop(t)
 	cfg := s.config(t)
 	cfg.Rate = 50
@@ -329,6 +336,7 @@ func TestVerifyOrdersWiring(t *testing.T) {
 // TestTransportErrorsRecorded hijacks and drops every third request, and
 // stops answering in time on some, so that resets and timeouts show.
 func TestTransportErrorsRecorded(t *testing.T) {
+	skipUnderRace(t)
 	var n atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch n.Add(1) % 6 {
@@ -386,6 +394,7 @@ func TestTransportErrorsRecorded(t *testing.T) {
 
 // TestLatencyPercentilesFromServer: every tenth request takes 300 ms more.
 func TestLatencyPercentilesFromServer(t *testing.T) {
+	skipUnderRace(t)
 	s := newShop(t)
 	s.delay = func(n int64) time.Duration {
 		if n%10 == 9 {
@@ -408,6 +417,7 @@ func TestLatencyPercentilesFromServer(t *testing.T) {
 }
 
 func TestAttackStopsOnCancel(t *testing.T) {
+	skipUnderRace(t)
 	s := newShop(t)
 	cfg := s.config(t)
 	cfg.Rate = 50
@@ -447,5 +457,41 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := NewRun("", DefaultConfig()); err == nil {
 		t.Error("NewRun accepted an empty name")
+	}
+}
+
+// TestAttackConcurrentUse marks, reads and summarizes while the load runs:
+// under -race it checks the locking, so it judges no timing.
+func TestAttackConcurrentUse(t *testing.T) {
+	s := newShop(t)
+	cfg := s.config(t)
+	cfg.Rate = 20
+	cfg.Duration = 500 * time.Millisecond
+	cfg.Mix = []Weight{{RoutePage, 1}, {RouteCreateOrder, 1}, {RouteGetOrder, 1}}
+	run, _ := NewRun("berth", cfg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 20; i++ {
+			now := time.Now()
+			run.MarkUpdate("api", "1", "2", now, now)
+			run.Mark("tick", now)
+			_ = run.Summary()
+			_ = NewReport("live", run).WriteJSON(io.Discard)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if err := run.Attack(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	sum := run.Summary()
+	if sum.Requests == 0 || len(sum.Updates) != 20 {
+		t.Errorf("requests %d, updates %d", sum.Requests, len(sum.Updates))
+	}
+	for _, r := range sum.Routes {
+		if r.Name == RouteGetOrder.String() && r.Requests == 0 && !raceEnabled {
+			t.Errorf("no GET /api/orders/{id} was sent: %+v", sum.Routes)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,13 +79,18 @@ type Run struct {
 	intern  map[string]string
 }
 
-// NewRun checks cfg and returns an empty run.
+// NewRun checks cfg and returns an empty run. An empty Config.ItemPrefix
+// becomes "bench-<unix seconds now>". Config must not change once Attack
+// runs.
 func NewRun(name string, cfg Config) (*Run, error) {
 	if name == "" {
 		return nil, fmt.Errorf("run needs a name, e.g. %q", "berth")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("run %s: %w", name, err)
+	}
+	if cfg.ItemPrefix == "" {
+		cfg.ItemPrefix = "bench-" + strconv.FormatInt(time.Now().Unix(), 10)
 	}
 	return &Run{Name: name, Config: cfg, intern: map[string]string{}}, nil
 }
