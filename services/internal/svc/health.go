@@ -80,6 +80,9 @@ func (h *Health) State() State {
 // fails if draining has begun, so a slow startup cannot make a stopping
 // task look ready again.
 func (h *Health) MarkStarted() {
+	if h.started.Load() || !faultOnStart(h.log) {
+		return
+	}
 	if !h.started.Swap(true) {
 		h.log.Info("startup complete")
 	}
