@@ -342,14 +342,49 @@ func (b *Builder) buildEmbedded(ctx context.Context, im Image, inputs string) er
 }
 
 func (b *Builder) buildService(ctx context.Context, im Image, inputs string) error {
-	ctxDir := filepath.Join(b.SourceDir, "services")
 	version := im.Ref[strings.LastIndex(im.Ref, ":")+1:]
-	return b.run(ctx, im.Key, "docker", "build",
-		"-f", filepath.Join(ctxDir, im.Key, "Dockerfile"),
+	return b.buildServiceRef(ctx, im.Key, im.Ref, version, "", inputs)
+}
+
+// Faults a demo build can carry (see services/internal/svc/fault.go).
+var Faults = []string{"unhealthy", "crash"}
+
+// BuildVariant builds a demo service image with another version string and,
+// optionally, a deliberate fault: the releases rollout benchmarks and
+// rollback tests deploy. It returns the image reference.
+func (b *Builder) BuildVariant(ctx context.Context, key, version, fault string) (string, error) {
+	if key != "api" && key != "web" && key != "worker" {
+		return "", fmt.Errorf("no demo service %q (api, web, worker)", key)
+	}
+	if fault != "" && fault != Faults[0] && fault != Faults[1] {
+		return "", fmt.Errorf("unknown fault %q (unhealthy, crash)", fault)
+	}
+	tag := version
+	if fault != "" {
+		tag += "-" + fault
+	}
+	ref := fmt.Sprintf("berth.local/shop-%s:%s", key, tag)
+	h := sha256.New()
+	fmt.Fprintf(h, "variant\x00%s\x00%s\x00%s\x00", key, version, fault)
+	if err := hashFS(h, os.DirFS(filepath.Join(b.SourceDir, "services")), "."); err != nil {
+		return "", err
+	}
+	inputs := hex.EncodeToString(h.Sum(nil))[:32]
+	if have, _ := b.label(ctx, ref, inputsLabel); have == inputs {
+		return ref, nil
+	}
+	return ref, b.buildServiceRef(ctx, key, ref, version, fault, inputs)
+}
+
+func (b *Builder) buildServiceRef(ctx context.Context, key, ref, version, fault, inputs string) error {
+	ctxDir := filepath.Join(b.SourceDir, "services")
+	return b.run(ctx, key, "docker", "build",
+		"-f", filepath.Join(ctxDir, key, "Dockerfile"),
 		"--build-arg", "VERSION="+version,
+		"--build-arg", "FAULT="+fault,
 		"--label", inputsLabel+"="+inputs,
 		"--label", "org.opencontainers.image.version="+version,
-		"-t", im.Ref, ctxDir)
+		"-t", ref, ctxDir)
 }
 
 func (b *Builder) dockerBuild(ctx context.Context, im Image, inputs, ctxDir, how string) error {

@@ -136,3 +136,25 @@ func TestLineFilter(t *testing.T) {
 		t.Fatalf("got %q, want %q", out.String(), want)
 	}
 }
+
+func TestBuildVariant(t *testing.T) {
+	dir := t.TempDir()
+	writeServices(t, dir, "package main")
+	r := &recorder{}
+	b := &Builder{Run: r, Progress: io.Discard, SourceDir: dir}
+	ref, err := b.BuildVariant(context.Background(), "api", "0.2.0", "crash")
+	if err != nil || ref != "berth.local/shop-api:0.2.0-crash" {
+		t.Fatalf("BuildVariant = %q, %v", ref, err)
+	}
+	last := r.calls[len(r.calls)-1]
+	for _, want := range []string{"VERSION=0.2.0", "FAULT=crash", "-t berth.local/shop-api:0.2.0-crash"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("build %q lacks %q", last, want)
+		}
+	}
+	for _, bad := range [][2]string{{"db", ""}, {"api", "slow"}} {
+		if _, err := b.BuildVariant(context.Background(), bad[0], "1", bad[1]); err == nil {
+			t.Errorf("BuildVariant(%q, fault %q) accepted", bad[0], bad[1])
+		}
+	}
+}
