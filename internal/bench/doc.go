@@ -22,7 +22,9 @@
 // vegeta's pacer is open-model: a request is issued when the schedule says,
 // whether or not earlier ones have answered, and new workers are spawned when
 // all are busy, up to Config.MaxInFlight. Past that bound the pacer waits and
-// then catches up in a burst; Summary.AchievedRate shows when that happened.
+// then catches up in a burst. vegeta numbers hits in schedule order, so each
+// record's lag behind its schedule is known: Summary.LateIssued and
+// IssueLagMaxMS show when the open model did not hold.
 //
 // bench never talks to Docker, Postgres or any berth package: the caller
 // (the bench command) performs the updates, marks them with Run.MarkUpdate,

@@ -112,6 +112,9 @@ func compare(sums []Summary, verdicts [][]string, g Goals) []compareRow {
 		row("rate (achieved / asked)", func(_ int, s Summary) (string, bool) {
 			return fmt.Sprintf("%.1f / %g req/s", s.AchievedRate, s.Rate), false
 		}),
+		row("issued late (> 50 ms behind schedule)", func(_ int, s Summary) (string, bool) {
+			return fmt.Sprintf("%d (max %.1f ms)", s.LateIssued, s.IssueLagMaxMS), s.LateIssued > 0
+		}),
 		row("failed", func(_ int, s Summary) (string, bool) { return fmt.Sprint(s.Failed), s.Failed > g.MaxFailed }),
 		row("p99 steady", func(_ int, s Summary) (string, bool) { return ms(s.Steady.P99), false }),
 		row("p99 during updates", func(_ int, s Summary) (string, bool) {

@@ -98,7 +98,13 @@ func (r *Run) Attack(ctx context.Context) error {
 				if rec.OrderID > 0 {
 					ids.add(rec.OrderID)
 				}
-				r.AddRecord(rec)
+				// vegeta numbers hits in schedule order from 0; the n-th
+				// was due at n periods after the attack began.
+				lag := rec.Start - time.Duration(res.Seq)*pace.Per
+				r.mu.Lock()
+				r.addLocked(rec)
+				r.lag.add(max(0, lag))
+				r.mu.Unlock()
 			}
 		}()
 	}

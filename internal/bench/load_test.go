@@ -204,6 +204,10 @@ func TestAttackAgainstShop(t *testing.T) {
 	if sum.Failed != 0 {
 		t.Errorf("failed = %d, want 0: %+v", sum.Failed, sum.Failures)
 	}
+	if sum.IssueLagMaxMS > 1000 {
+		t.Errorf("issued up to %.1f ms behind schedule", sum.IssueLagMaxMS)
+	}
+	t.Logf("issue lag: max %.1f ms, %d late", sum.IssueLagMaxMS, sum.LateIssued)
 
 	// Styles: the fresh half opens one connection per request, and the
 	// keep-alive half reuses a few.
@@ -493,5 +497,36 @@ func TestAttackConcurrentUse(t *testing.T) {
 		if r.Name == RouteGetOrder.String() && r.Requests == 0 && !raceEnabled {
 			t.Errorf("no GET /api/orders/{id} was sent: %+v", sum.Routes)
 		}
+	}
+}
+
+// TestInFlightBoundShowsAsLateIssue: with one request in flight per style
+// and 100 ms answers, 40 req/s cannot be kept; the summary must say so.
+func TestInFlightBoundShowsAsLateIssue(t *testing.T) {
+	skipUnderRace(t)
+	s := newShop(t)
+	var inFlight, peak atomic.Int64
+	s.delay = func(int64) time.Duration {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(100 * time.Millisecond)
+		return 0
+	}
+	cfg := s.config(t)
+	cfg.Rate = 40
+	cfg.Duration = time.Second
+	cfg.MaxInFlight = 2
+	run, _ := NewRun("berth", cfg)
+	if err := run.Attack(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sum := run.Summary()
+	if p := peak.Load(); p > 2 {
+		t.Errorf("server saw %d requests at once, bound is 2", p)
+	}
+	if sum.Requests > 25 || sum.LateIssued == 0 || sum.IssueLagMaxMS < 100 {
+		t.Errorf("requests %d, late %d, max lag %.1f ms: want at most ~20 sent, and lateness reported", sum.Requests, sum.LateIssued, sum.IssueLagMaxMS)
 	}
 }

@@ -201,7 +201,8 @@ func ReadJSON(r io.Reader) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read bench report: run %s: config: %w", j.Name, err)
 		}
-		run := &Run{Name: j.Name, Config: cfg, start: j.Start, dials: j.Dials, aborted: j.Summary.Aborted, orders: j.Orders,
+		lag := issueLag{Max: time.Duration(j.Summary.IssueLagMaxMS * float64(time.Millisecond)), Late: j.Summary.LateIssued}
+		run := &Run{Name: j.Name, Config: cfg, start: j.Start, dials: j.Dials, aborted: j.Summary.Aborted, orders: j.Orders, lag: lag,
 			intern: map[string]string{}}
 		for _, u := range j.Updates {
 			run.updates = append(run.updates, Update(u))

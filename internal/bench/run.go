@@ -75,6 +75,7 @@ type Run struct {
 	markers []Marker
 	orders  *OrderCheck
 	dials   [numStyles]int64
+	lag     issueLag
 	aborted bool
 	intern  map[string]string
 }
@@ -225,6 +226,24 @@ func (r *Run) SetOrderCheck(c *OrderCheck) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.orders = c
+}
+
+// lateIssue is how far behind its schedule a request may be issued before
+// it counts as late.
+const lateIssue = 50 * time.Millisecond
+
+// issueLag measures how far the load fell behind its schedule: the open
+// model holds only while this stays small.
+type issueLag struct {
+	Max  time.Duration
+	Late int // requests issued more than lateIssue behind schedule
+}
+
+func (l *issueLag) add(d time.Duration) {
+	l.Max = max(l.Max, d)
+	if d > lateIssue {
+		l.Late++
+	}
 }
 
 var (

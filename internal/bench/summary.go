@@ -100,6 +100,12 @@ type Summary struct {
 	// SteadyRequests and UpdateRequests split Requests by start time.
 	SteadyRequests int `json:"steady_requests"`
 	UpdateRequests int `json:"update_requests"`
+	// IssueLagMaxMS is the most a request was issued behind its schedule,
+	// and LateIssued how many were more than 50 ms behind: large values
+	// mean the generator could not keep the open model (in-flight bound
+	// reached, or CPU starved), and latencies understate what users saw.
+	IssueLagMaxMS float64 `json:"issue_lag_max_ms"`
+	LateIssued    int     `json:"late_issued"`
 	// UpdateMarginS is how long after each update window requests still
 	// count as during the update.
 	UpdateMarginS float64         `json:"update_margin_s"`
@@ -148,6 +154,7 @@ func (r *Run) Summary() Summary {
 	r.mu.Lock()
 	s := Summary{Name: r.Name, Aborted: r.aborted, Rate: r.Config.Rate, UpdateMarginS: seconds(r.Config.UpdateMargin)}
 	dials := r.dials
+	s.IssueLagMaxMS, s.LateIssued = ms(r.lag.Max), r.lag.Late
 	var orders *OrderCheck
 	if r.orders != nil {
 		c := *r.orders
