@@ -85,6 +85,12 @@ func (r *Run) Attack(ctx context.Context) error {
 			vegeta.MaxBody(maxBody),
 		)
 		stops = append(stops, atk.Stop)
+		r.mu.Lock()
+		r.stops = append(r.stops, atk.Stop)
+		if r.stopped {
+			atk.Stop()
+		}
+		r.mu.Unlock()
 		tr := targeter(base, prefix, newMixer(cfg.Mix), &seq, &ids)
 		// Freq 1 per 1/rate: ConstantPacer takes whole hits per period, and
 		// this keeps fractional rates exact to the nanosecond.

@@ -443,6 +443,30 @@ func TestAttackStopsOnCancel(t *testing.T) {
 	}
 }
 
+// TestStopIsGraceful: Stop ends the run without aborting any request, even
+// slow ones in flight.
+func TestStopIsGraceful(t *testing.T) {
+	skipUnderRace(t)
+	s := newShop(t)
+	s.delay = func(int64) time.Duration { return 200 * time.Millisecond }
+	cfg := s.config(t)
+	cfg.Rate = 50
+	cfg.Duration = time.Minute
+	run, _ := NewRun("berth", cfg)
+	time.AfterFunc(500*time.Millisecond, run.Stop)
+	began := time.Now()
+	if err := run.Attack(context.Background()); err != nil {
+		t.Fatalf("Attack after Stop = %v, want nil", err)
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("Attack took %v after Stop", took)
+	}
+	sum := run.Summary()
+	if sum.Aborted || sum.Requests < 10 || sum.Failed != 0 {
+		t.Errorf("aborted=%v requests=%d failed=%d: want a clean end with every request completed", sum.Aborted, sum.Requests, sum.Failed)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("default config: %v", err)

@@ -78,6 +78,21 @@ type Run struct {
 	lag     issueLag
 	aborted bool
 	intern  map[string]string
+	stops   []func() bool // the attackers' Stop, for a graceful end
+	stopped bool
+}
+
+// Stop ends the load gracefully: no new request is issued, requests in
+// flight complete and are recorded, and Attack returns. Unlike cancelling
+// Attack's context it aborts nothing, so it is how a caller ends a run whose
+// length it could not know in advance (e.g. after the last update).
+func (r *Run) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	for _, stop := range r.stops {
+		stop()
+	}
 }
 
 // NewRun checks cfg and returns an empty run. An empty Config.ItemPrefix
