@@ -62,6 +62,7 @@ type Ctx struct {
 	Profile string
 	In      Input
 	sev     Severity
+	run     *runState
 	subject string
 	service string
 	out     *[]Finding
@@ -133,6 +134,7 @@ func Check(in Input, o Options) *Report {
 		evaluated[r.Area][r.ID+"\x00"+subject] = true
 	}
 
+	run := &runState{}
 	var svcs []*Svc
 	var dfs []*DF
 	if p := in.Project; p != nil {
@@ -158,7 +160,7 @@ func Check(in Input, o Options) *Report {
 		if sev == Off {
 			continue
 		}
-		c := &Ctx{Rule: r, Profile: profile, In: in, sev: sev, out: &raw}
+		c := &Ctx{Rule: r, Profile: profile, In: in, sev: sev, out: &raw, run: run}
 		switch {
 		case r.Service != nil:
 			for _, s := range svcs {
@@ -303,4 +305,11 @@ func scores(evaluated map[Area]map[string]bool, failed map[string]bool) []AreaSc
 		out = append(out, s)
 	}
 	return out
+}
+
+// runState holds what several rules derive from the whole project, computed
+// once per Check so per-service rules stay linear in the project size.
+type runState struct {
+	traefikDone bool
+	traefik     *traefikConfig
 }

@@ -51,12 +51,26 @@ type traefikConfig struct {
 }
 
 func findTraefik(c *Ctx) *traefikConfig {
+	if c.run != nil && c.run.traefikDone {
+		return c.run.traefik
+	}
+	tc := scanTraefik(c)
+	if c.run != nil {
+		c.run.traefikDone, c.run.traefik = true, tc
+	}
+	return tc
+}
+
+func scanTraefik(c *Ctx) *traefikConfig {
 	p := c.In.Project
+	if p == nil {
+		return nil
+	}
 	for _, name := range p.ServiceNames() {
-		sc := p.Model.Services[name]
-		if !strings.Contains(strings.ToLower(sc.Image), "traefik") {
+		if !strings.Contains(strings.ToLower(p.Model.Services[name].Image), "traefik") {
 			continue
 		}
+		sc := p.Model.Services[name]
 		tc := &traefikConfig{svc: &Svc{Name: name, ServiceConfig: &sc, P: p}, flags: map[string]string{}}
 		for _, a := range sc.Command {
 			if m := traefikFlagRe.FindStringSubmatch(a); m != nil {
@@ -193,10 +207,7 @@ var traefikRules = []Rule{
 		Fix:   "Set .entrypoints=websecure and .tls.certresolver=<resolver> (or .tls=true), and redirect HTTP to HTTPS on the web entrypoint.",
 		Service: func(c *Ctx, s *Svc) {
 			l, _ := s.traefikLabels(c.Swarm())
-			var tc *traefikConfig
-			if c.In.Project != nil {
-				tc = findTraefik(c)
-			}
+			tc := findTraefik(c)
 			for _, r := range routers(l) {
 				if r.tls() || r.redirectOnly() {
 					continue

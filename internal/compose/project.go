@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -81,7 +82,17 @@ func (p *Project) Ignores() []Ignore {
 
 // Load reads compose files the way docker compose and docker stack deploy
 // do, and indexes their raw YAML for positions. Errors are *LoadError.
-func Load(ctx context.Context, o LoadOptions) (*Project, error) {
+func Load(ctx context.Context, o LoadOptions) (p *Project, err error) {
+	defer func() {
+		// A hostile file must give exit 2 with the file name, never a crash.
+		if r := recover(); r != nil {
+			name := "-"
+			if len(o.Files) > 0 {
+				name = o.Files[0]
+			}
+			p, err = nil, &LoadError{File: name, Err: fmt.Errorf("compose loader failed on this input: %v", r)}
+		}
+	}()
 	if len(o.Files) == 0 {
 		return nil, &LoadError{File: "-", Err: errors.New("no compose file given")}
 	}
@@ -90,7 +101,7 @@ func Load(ctx context.Context, o LoadOptions) (*Project, error) {
 		wd = filepath.Dir(o.Files[0])
 	}
 	wd, _ = filepath.Abs(wd)
-	p := &Project{WorkingDir: wd, Env: map[string]string{}}
+	p = &Project{WorkingDir: wd, Env: map[string]string{}}
 	for k, v := range o.Env {
 		p.Env[k] = v
 	}
@@ -140,6 +151,14 @@ func Load(ctx context.Context, o LoadOptions) (*Project, error) {
 		}
 	}
 
+	// Interpolation of a file without any '$' is the identity; skipping it
+	// spares compose-go's per-node type-cast pattern matching, its main cost.
+	noDollar := true
+	for _, f := range p.Files {
+		if bytes.IndexByte(f.Content, '$') >= 0 {
+			noDollar = false
+		}
+	}
 	unset := map[string]bool{}
 	name := loader.NormalizeProjectName(filepath.Base(wd))
 	if name == "" {
@@ -155,6 +174,10 @@ func Load(ctx context.Context, o LoadOptions) (*Project, error) {
 		// with positions instead.
 		lo.SkipConsistencyCheck = true
 		lo.Profiles = []string{"*"}
+		// compose-go's path resolution walks every node against every path
+		// pattern; berth resolves the few paths it reads itself.
+		lo.ResolvePaths = false
+		lo.SkipInterpolation = noDollar
 		lookup := lo.Interpolate.LookupValue
 		lo.Interpolate.LookupValue = func(key string) (string, bool) {
 			v, ok := lookup(key)
@@ -168,6 +191,7 @@ func Load(ctx context.Context, o LoadOptions) (*Project, error) {
 		return nil, p.loadError(err)
 	}
 	p.Model = model
+	p.resolvePaths()
 	for k := range unset {
 		p.Unset = append(p.Unset, k)
 	}
@@ -373,4 +397,46 @@ func (p *Project) checkReferences() error {
 func (p *Project) refError(path Path, msg string) error {
 	loc := p.Locate(path)
 	return &LoadError{File: loc.File, Line: loc.Line, Column: loc.Column, Field: path.String(), Err: errors.New(msg)}
+}
+
+// resolvePaths makes the paths berth reads (build contexts, secret and
+// config files, bind sources) absolute against the working directory, as
+// compose-go's ResolvePaths would.
+func (p *Project) resolvePaths() {
+	abs := func(s string) string {
+		if s == "" || filepath.IsAbs(s) || strings.Contains(s, "://") {
+			return s
+		}
+		if strings.HasPrefix(s, "~") {
+			if home, err := os.UserHomeDir(); err == nil {
+				return filepath.Join(home, s[1:])
+			}
+			return s
+		}
+		return filepath.Join(p.WorkingDir, s)
+	}
+	for name, s := range p.Model.Services {
+		if s.Build != nil {
+			b := *s.Build
+			b.Context = abs(b.Context)
+			s.Build = &b
+		}
+		vols := make([]types.ServiceVolumeConfig, len(s.Volumes))
+		copy(vols, s.Volumes)
+		for i, v := range vols {
+			if v.Type == types.VolumeTypeBind && (strings.HasPrefix(v.Source, ".") || strings.HasPrefix(v.Source, "~")) {
+				vols[i].Source = abs(v.Source)
+			}
+		}
+		s.Volumes = vols
+		p.Model.Services[name] = s
+	}
+	for name, sec := range p.Model.Secrets {
+		sec.File = abs(sec.File)
+		p.Model.Secrets[name] = sec
+	}
+	for name, c := range p.Model.Configs {
+		c.File = abs(c.File)
+		p.Model.Configs[name] = c
+	}
 }
