@@ -4,11 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/berth-platform/berth/internal/compose"
 )
@@ -157,6 +160,12 @@ func runFixture(t testing.TB, f fixture, dir string) (*Report, error) {
 		}
 	}
 	return Check(in, Options{Profile: args["profile"], BaseDir: dir, Config: cfg}), nil
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	logrus.SetOutput(io.Discard) // compose-go's warnings would drown test output
+	os.Exit(m.Run())
 }
 
 func TestRuleFixtures(t *testing.T) {

@@ -2,12 +2,12 @@ package audit
 
 import (
 	"context"
-	"fmt"
-	"time"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/berth-platform/berth/internal/compose"
 )

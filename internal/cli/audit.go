@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mattn/go-isatty"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-platform/berth/internal/audit"
@@ -138,6 +139,9 @@ func loadAuditConfig(path string) (*audit.Config, error) {
 }
 
 func runAudit(cmd *cobra.Command, s *Streams, o *auditOptions) error {
+	// compose-go warns (unset variables, obsolete version:) through logrus,
+	// as docker compose does: send that to the command's error stream.
+	logrus.SetOutput(s.Err)
 	cfg, err := loadAuditConfig(o.config)
 	if err != nil {
 		return loadFailure(err)

@@ -339,7 +339,7 @@ func (p *Project) loadError(err error) error {
 		loc := locate(files, path)
 		if len(path) > 1 && loc.Line > 0 && (best.Path == "" || len(cand) > len(best.Path)) {
 			best = loc
-			best.Path = cand
+			best.Path = path.String()
 		}
 	}
 	if best.File == "" && len(files) > 0 {
