@@ -86,7 +86,9 @@ var spreadRules = []Rule{
 		Why:   "Managers keep the Raft quorum; application load on them slows consensus, and an OOM there can cost the cluster its quorum.",
 		Fix:   "Constrain application services to node.role == worker (single-node swarms: leave the role unconstrained). Only services that need the manager API (a socket proxy) belong on managers.",
 		Service: func(c *Ctx, s *Svc) {
-			if !s.onManagers() || s.SocketProxy() || s.mountsSocket() {
+			// The edge proxy on managers is a deliberate topology (a small,
+			// stable set of ingress IPs), not an application workload.
+			if !s.onManagers() || s.SocketProxy() || s.mountsSocket() || s.Edge() {
 				return
 			}
 			c.At(s.Path("deploy", "placement", "constraints"), "service %s is constrained to manager nodes but does not use the manager API", s.Name)
