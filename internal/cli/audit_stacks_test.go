@@ -36,8 +36,8 @@ func stackValues() map[string]platform.Values {
 // reported to the stacks' owner and that are not yet fixed or suppressed in
 // the templates (which only their owner edits). Anything not listed fails.
 var knownFindings = map[string]string{
-	"local/edge/networks.overlay.encrypted/networks.socket.driver_opts": "rendered unencrypted where the kernel lacks ESP: needs a berth:ignore with that reason in edge.yml",
-	"local/edge/deploy.replicas.single/services.traefik.deploy.replicas": "single Traefik on a single-node swarm: suppress for local, or give the edge 2 replicas",
+	"local/edge/networks.overlay.encrypted/networks.socket.driver_opts":                       "rendered unencrypted where the kernel lacks ESP: needs a berth:ignore with that reason in edge.yml",
+	"local/edge/deploy.replicas.single/services.traefik.deploy.replicas":                      "single Traefik on a single-node swarm: suppress for local, or give the edge 2 replicas",
 	"production/edge/deploy.placement.stateful/services.traefik.deploy.placement.constraints": "the ACME volume lives on one manager but Traefik may move to another and lose its certificates: pin it (node.labels) or share acme storage",
 }
 
