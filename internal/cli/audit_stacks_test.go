@@ -32,15 +32,6 @@ func stackValues() map[string]platform.Values {
 	return map[string]platform.Values{"local": local, "production": prod}
 }
 
-// knownFindings are findings on berth's stacks that the audit's owner has
-// reported to the stacks' owner and that are not yet fixed or suppressed in
-// the templates (which only their owner edits). Anything not listed fails.
-var knownFindings = map[string]string{
-	"local/edge/networks.overlay.encrypted/networks.socket.driver_opts":                       "rendered unencrypted where the kernel lacks ESP: needs a berth:ignore with that reason in edge.yml",
-	"local/edge/deploy.replicas.single/services.traefik.deploy.replicas":                      "single Traefik on a single-node swarm: suppress for local, or give the edge 2 replicas",
-	"production/edge/deploy.placement.stateful/services.traefik.deploy.placement.constraints": "the ACME volume lives on one manager but Traefik may move to another and lose its certificates: pin it (node.labels) or share acme storage",
-}
-
 // TestBerthStacksPassAudit keeps berth's own stacks free of findings at
 // warning level or above in the swarm-production profile. Exceptions are
 // suppressed in the stack files with a reason (# berth:ignore RULE reason).
@@ -66,9 +57,6 @@ func TestBerthStacksPassAudit(t *testing.T) {
 				}
 				rep := audit.Check(audit.Input{Project: p}, audit.Options{BaseDir: dir})
 				for _, f := range rep.Findings {
-					if _, known := knownFindings[name+"/"+r.Stack.Name+"/"+f.Rule+"/"+f.Path]; known {
-						continue
-					}
 					if f.Severity >= audit.Warning {
 						t.Errorf("stack %s: %s:%d %s %s: %s", r.Stack.Name, f.File, f.Line, f.Severity, f.Rule, f.Message)
 					}

@@ -142,7 +142,7 @@ func runUp(ctx context.Context, s *Streams, o *upOptions) error {
 	} else {
 		fmt.Fprintf(s.Out, "using the existing swarm (%d node(s), this one a manager)\n", st.Nodes)
 	}
-	if err := ensureDataNode(ctx, eng, st.NodeID); err != nil {
+	if err := ensureRoleLabels(ctx, eng, st.NodeID); err != nil {
 		return err
 	}
 	for _, n := range platform.Networks {
@@ -297,19 +297,29 @@ func deployedHash(ctx context.Context, eng swarm.Engine, stack string) (string, 
 	return hash, nil
 }
 
-// ensureDataNode labels a node to hold the stateful services' volumes
-// unless one already is.
-func ensureDataNode(ctx context.Context, eng swarm.Engine, self string) error {
+// ensureRoleLabels labels this node as the edge node (runs Traefik) and
+// the data node (holds the stateful services' volumes), for each role no
+// node has yet: on a single node it takes both; on a cluster an operator's
+// own labels stand.
+func ensureRoleLabels(ctx context.Context, eng swarm.Engine, self string) error {
 	nodes, err := eng.NodeList(ctx, dockerswarm.NodeListOptions{})
 	if err != nil {
 		return err
 	}
-	for _, n := range nodes {
-		if n.Spec.Labels["berth.data"] == "true" {
-			return nil
+	for _, label := range []string{"berth.edge", "berth.data"} {
+		taken := false
+		for _, n := range nodes {
+			if n.Spec.Labels[label] == "true" {
+				taken = true
+			}
+		}
+		if !taken {
+			if err := swarm.LabelNode(ctx, eng, self, label, "true"); err != nil {
+				return err
+			}
 		}
 	}
-	return swarm.LabelNode(ctx, eng, self, "berth.data", "true")
+	return nil
 }
 
 // ensureSecrets creates the secrets the stacks expect; existing ones are

@@ -149,7 +149,13 @@ func (f *Follower) converged(svc swarm.Service, tasks []swarm.Task) bool {
 	image := svc.Spec.TaskTemplate.ContainerSpec.Image
 	var running uint64
 	for _, t := range tasks {
-		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning && imageOf(t) == image {
+		if t.DesiredState != swarm.TaskStateRunning {
+			continue
+		}
+		if svc.Spec.Mode.Global != nil {
+			want++ // one task per eligible node
+		}
+		if t.Status.State == swarm.TaskStateRunning && imageOf(t) == image {
 			running++
 		}
 	}

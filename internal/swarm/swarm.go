@@ -273,6 +273,7 @@ func serviceStatus(ctx context.Context, e Engine, svc swarm.Service) (ServiceSta
 	if i := strings.LastIndex(image, ":"); i > 0 && !strings.Contains(image[i:], "/") {
 		st.Version = image[i+1:]
 	}
+	global := svc.Spec.Mode.Global != nil
 	if svc.Spec.Mode.Replicated != nil && svc.Spec.Mode.Replicated.Replicas != nil {
 		st.Desired = *svc.Spec.Mode.Replicated.Replicas
 	}
@@ -289,6 +290,11 @@ func serviceStatus(ctx context.Context, e Engine, svc swarm.Service) (ServiceSta
 	starting := 0
 	var newest time.Time
 	for _, t := range tasks {
+		if global && t.DesiredState == swarm.TaskStateRunning {
+			// A global service wants one task per eligible node: the
+			// orchestrator's running-desired tasks are that count.
+			st.Desired++
+		}
 		if t.DesiredState != swarm.TaskStateRunning {
 			if t.Status.Err != "" && t.Status.Timestamp.After(newest) {
 				newest = t.Status.Timestamp

@@ -80,6 +80,16 @@ func TestWaitReady(t *testing.T) {
 			func(int) []swarm.Task { return []swarm.Task{task(img, running, running, "")} }, "rollback_completed"},
 		{"paused update is a failure", service(img, 1, &swarm.UpdateStatus{State: swarm.UpdateStatePaused, Message: "update paused due to failure"}),
 			func(int) []swarm.Task { return []swarm.Task{task(img, running, running, "")} }, "paused"},
+		{"global service: one task per node", func() swarm.Service {
+			s := service(img, 0, nil)
+			s.Spec.Mode = swarm.ServiceMode{Global: &swarm.GlobalService{}}
+			return s
+		}(), func(p int) []swarm.Task {
+			if p < 2 {
+				return []swarm.Task{task(img, starting, running, "")}
+			}
+			return []swarm.Task{task(img, running, running, ""), task(img, shutdown, shutdown, "")}
+		}, ""},
 		{"timeout names the failing task", service(img, 1, nil), func(int) []swarm.Task {
 			return []swarm.Task{task(img, swarm.TaskStateFailed, shutdown, "task: non-zero exit (1)")}
 		}, "non-zero exit (1)"},
