@@ -27,9 +27,12 @@ status: build
 # end-to-end tests on a live single-node swarm.
 test: host-setup unit e2e
 
+# The demo services' Postgres tests run against a throwaway local server.
 unit:
 	$(GO) test -count=1 ./...
-	cd services && $(GO) test -count=1 ./...
+	dsn=$$(./scripts/test-postgres.sh start) && \
+	  (cd services && PG_TEST_DSN="$$dsn" $(GO) test -count=1 ./...); \
+	  rc=$$?; ./scripts/test-postgres.sh stop; exit $$rc
 
 e2e:
 	$(GO) test -count=1 -tags e2e -timeout 60m -v ./e2e
