@@ -22,6 +22,10 @@ import (
 //go:embed build
 var buildFiles embed.FS
 
+// hostCABundle is the host's trust store (Debian's path), copied into the
+// images that make TLS connections at build or run time.
+const hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
 // Runner runs an external command, streaming its combined output to out.
 // The real one is ExecRunner; tests may record calls instead.
 type Runner interface {
@@ -147,6 +151,9 @@ func (b *Builder) inputsHash(ctx context.Context, im Image) (string, error) {
 		fmt.Fprintf(h, "%s minbase", DebianSuite)
 	case KindGoToolchain:
 		fmt.Fprintf(h, "go%s", GoVersion)
+		if ca, err := os.ReadFile(hostCABundle); err == nil {
+			_, _ = h.Write(ca)
+		}
 		if err := hashFS(h, buildFiles, "build/golang"); err != nil {
 			return "", err
 		}
@@ -283,6 +290,9 @@ func (b *Builder) buildGolang(ctx context.Context, im Image, inputs string) erro
 	if err := makeToolchainExecutable(goroot); err != nil {
 		return err
 	}
+	if err := copyFile(hostCABundle, filepath.Join(ctxDir, "host-ca-certificates.crt"), 0o644); err != nil {
+		return fmt.Errorf("the host's CA bundle: %w (install ca-certificates)", err)
+	}
 	return b.dockerBuild(ctx, im, inputs, ctxDir, "go-toolchain")
 }
 
@@ -326,7 +336,7 @@ func (b *Builder) buildTraefik(ctx context.Context, im Image, inputs string) err
 	if err := copyFile(bin, filepath.Join(ctxDir, "traefik"), 0o755); err != nil {
 		return err
 	}
-	if err := copyFile("/etc/ssl/certs/ca-certificates.crt", filepath.Join(ctxDir, "ca-certificates.crt"), 0o644); err != nil {
+	if err := copyFile(hostCABundle, filepath.Join(ctxDir, "ca-certificates.crt"), 0o644); err != nil {
 		return fmt.Errorf("the host's CA bundle is needed for ACME: %w (install ca-certificates)", err)
 	}
 	return b.dockerBuild(ctx, im, inputs, ctxDir, "go-module")
