@@ -174,8 +174,8 @@ func TestDashboardBehindAuth(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "routers") {
 		t.Fatalf("/api/overview with credentials: %d %.300s", code, body)
 	}
-	if code, _, _ := get(t, c, "https://traefik.localhost/dashboard/", "admin", password); code != http.StatusOK {
-		t.Errorf("/dashboard/ with credentials: %d, want 200", code)
+	if code, _, page := get(t, c, "https://traefik.localhost/dashboard/", "admin", password); code != http.StatusOK || !strings.Contains(page, "Traefik dashboard") {
+		t.Errorf("/dashboard/ with credentials: %d, want 200 and the dashboard page", code)
 	}
 }
 

@@ -159,8 +159,10 @@ func (b *Builder) inputsHash(ctx context.Context, im Image) (string, error) {
 		}
 	case KindGoModule:
 		fmt.Fprintf(h, "traefik %s", TraefikVersion)
-		if err := hashFS(h, buildFiles, "build/traefik"); err != nil {
-			return "", err
+		for _, dir := range []string{"build/traefik", "build/traefik-webui"} {
+			if err := hashFS(h, buildFiles, dir); err != nil {
+				return "", err
+			}
 		}
 	case KindDebianPkg:
 		if err := hashFS(h, buildFiles, "build/"+im.Key); err != nil {
@@ -299,7 +301,9 @@ func (b *Builder) buildGolang(ctx context.Context, im Image, inputs string) erro
 // buildTraefik builds Traefik from its module on the host (the Go build
 // cache makes rebuilds fast), then wraps the static binary in an image.
 func (b *Builder) buildTraefik(ctx context.Context, im Image, inputs string) error {
-	bin := filepath.Join(b.CacheDir, "traefik-"+TraefikVersion, "traefik")
+	// The binary's name carries the inputs hash: a changed dashboard page
+	// means a new binary (the Go build cache keeps that rebuild short).
+	bin := filepath.Join(b.CacheDir, "traefik-"+TraefikVersion, "traefik-"+inputs[:12])
 	if _, err := os.Stat(bin); err != nil {
 		mod, err := goModDir(ctx, b.Run, "github.com/traefik/traefik/v3@"+TraefikVersion)
 		if err != nil {
@@ -316,6 +320,15 @@ func (b *Builder) buildTraefik(ctx context.Context, im Image, inputs string) err
 			return err
 		}
 		if err := b.Run.Run(ctx, io.Discard, nil, "chmod", "-R", "u+w", src); err != nil {
+			return err
+		}
+		// The module's webui/static holds no UI (it is built with npm):
+		// embed berth's small page that reads the same API instead.
+		page, err := buildFiles.ReadFile("build/traefik-webui/index.html")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(src, "webui", "static", "index.html"), page, 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(b.Progress, "       %-12s go build ./cmd/traefik (%s): takes minutes on 2 cores the first time\n", im.Key, TraefikVersion)

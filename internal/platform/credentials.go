@@ -24,7 +24,13 @@ type LocalTLS struct {
 	NotAfter time.Time
 }
 
-// NewLocalTLS creates a CA and a certificate for domain and *.domain.
+// Hosts are the names the platform serves under its domain. They are listed
+// in the certificate one by one: TLS clients (OpenSSL, browsers) refuse a
+// wildcard directly under a single-label name such as *.localhost.
+var Hosts = []string{"shop", "traefik"}
+
+// NewLocalTLS creates a CA and a certificate for domain, each of Hosts under
+// it, and *.domain.
 // The CA key is discarded after signing: nothing else can be signed with
 // it, which is what a throwaway local CA should allow.
 func NewLocalTLS(domain string, now time.Time) (LocalTLS, error) {
@@ -62,7 +68,7 @@ func NewLocalTLS(domain string, now time.Time) (LocalTLS, error) {
 	leaf := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "*." + domain},
-		DNSNames:     []string{domain, "*." + domain},
+		DNSNames:     dnsNames(domain),
 		NotBefore:    now.Add(-time.Hour),
 		// Under 398 days: what browsers accept for a server certificate.
 		NotAfter:    now.AddDate(0, 0, 397),
@@ -85,6 +91,14 @@ func NewLocalTLS(domain string, now time.Time) (LocalTLS, error) {
 		Key:      pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 		NotAfter: leaf.NotAfter,
 	}, nil
+}
+
+func dnsNames(domain string) []string {
+	names := []string{domain}
+	for _, h := range Hosts {
+		names = append(names, h+"."+domain)
+	}
+	return append(names, "*."+domain)
 }
 
 // RandomPassword returns n random bytes as URL-safe base64 (no padding).

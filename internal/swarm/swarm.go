@@ -321,8 +321,10 @@ func serviceStatus(ctx context.Context, e Engine, svc swarm.Service) (ServiceSta
 		st.Health = "healthy"
 	case starting > 0:
 		st.Health = "starting"
+	case st.LastError != "":
+		st.Health = "failing"
 	default:
-		st.Health = "unhealthy"
+		st.Health = "pending"
 	}
 	return st, nil
 }
