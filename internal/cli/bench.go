@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/berth-platform/berth/internal/bench"
 	"github.com/berth-platform/berth/internal/deploy"
 	"github.com/berth-platform/berth/internal/images"
+	"github.com/berth-platform/berth/internal/platform"
 	"github.com/berth-platform/berth/internal/swarm"
 )
 
@@ -43,6 +45,8 @@ type benchRolloutOptions struct {
 	httpsPort     int
 	maxFailed     int
 	p99Ratio      float64
+	baseline      bool
+	naivePort     int
 }
 
 func newBenchRolloutCommand(s *Streams) *cobra.Command {
@@ -82,6 +86,8 @@ steady p99. Afterwards api and web are returned to the images they ran.`,
 	f.IntVar(&o.httpsPort, "https-port", 443, "Traefik's HTTPS port on this host")
 	f.IntVar(&o.maxFailed, "max-failed", 0, "goal: failed requests allowed")
 	f.Float64Var(&o.p99Ratio, "p99-ratio", 2, "goal: p99 during updates at most this times the steady p99")
+	f.BoolVar(&o.baseline, "baseline", false, "also run the identical load against the naive configuration (30s health checks, no readiness split, no drain, Traefik's default 15s refresh), side by side in the report")
+	f.IntVar(&o.naivePort, "baseline-port", 8444, "host port of the baseline's own Traefik")
 	return cmd
 }
 
@@ -147,21 +153,85 @@ func runBenchRollout(ctx context.Context, s *Streams, o *benchRolloutOptions) er
 		releases["app_"+svc] = refs
 	}
 
+	berthRun, err := rolloutRun(ctx, s, o, eng, "berth", "https://shop.localhost", o.httpsPort,
+		map[string]string{"app_api": original["app_api"], "app_web": original["app_web"]}, releases,
+		map[string]string{"app_api": original["app_api"], "app_web": original["app_web"]})
+	if err != nil {
+		return err
+	}
+	runs := []*bench.Run{berthRun.run}
+	failure := berthRun.failure
+	if o.baseline {
+		fmt.Fprintln(s.Out, "==> baseline: the naive configuration, same load, same releases")
+		naive, err := deployBaseline(ctx, s, o, eng, releases)
+		if err != nil {
+			return err
+		}
+		base := map[string][2]string{"naive_api-naive": releases["app_api"], "naive_web-naive": releases["app_web"]}
+		current := map[string]string{"naive_api-naive": releases["app_api"][0], "naive_web-naive": releases["app_web"][0]}
+		baseRun, err := rolloutRun(ctx, s, o, eng, "baseline", "https://shop-naive.localhost", o.naivePort, current, base, nil)
+		if rmErr := (swarm.CLIStackDeployer{}).Remove(ctx, naive); rmErr != nil {
+			fmt.Fprintf(s.Err, "removing the baseline stack: %v\n", rmErr)
+		}
+		if err != nil {
+			return err
+		}
+		runs = append(runs, baseRun.run)
+	}
+
+	rep := bench.NewReport("berth bench rollout", runs...)
+	rep.Goals = bench.Goals{MaxFailed: o.maxFailed, P99Ratio: o.p99Ratio}
+	if err := writeReport(o.out, rep); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		fmt.Fprintf(s.Out, "\n[%s]", r.Name)
+		printBenchSummary(s.Out, r.Summary())
+	}
+	fmt.Fprintf(s.Out, "report: %s\n", filepath.Join(o.out, "rollout.html"))
+	if failure != nil {
+		return &ExitError{Code: 1, Err: failure}
+	}
+	// Only berth's own run has to meet the goals; the baseline shows what
+	// the naive configuration loses.
+	if missed := berthRun.run.Summary().Check(o.maxFailed, o.p99Ratio); len(missed) > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("goals missed:\n  %s", strings.Join(missed, "\n  "))}
+	}
+	return nil
+}
+
+type rolloutResult struct {
+	run     *bench.Run
+	failure error // an update that failed, or the run cut short
+}
+
+// rolloutRun runs the load against baseURL while rolling the services
+// between their two releases, then verifies orders and, when restore is
+// given, returns the services to those images.
+func rolloutRun(ctx context.Context, s *Streams, o *benchRolloutOptions, eng swarm.Engine, name, baseURL string, port int,
+	current map[string]string, releases map[string][2]string, restore map[string]string) (rolloutResult, error) {
 	cfg := bench.DefaultConfig()
 	cfg.Rate, cfg.FreshShare = o.rate, o.freshShare
 	cfg.CAFile = filepath.Join(o.stateDir, "ca.crt")
-	cfg.DialAddr = "127.0.0.1:" + strconv.Itoa(o.httpsPort)
-	if o.httpsPort != 443 {
-		cfg.BaseURL = "https://shop.localhost:" + strconv.Itoa(o.httpsPort)
+	cfg.DialAddr = "127.0.0.1:" + strconv.Itoa(port)
+	cfg.BaseURL = baseURL
+	if port != 443 {
+		cfg.BaseURL += ":" + strconv.Itoa(port)
 	}
 	// An upper bound only: the run is stopped gracefully after the cooldown.
 	cfg.Duration = o.warmup + o.cooldown + time.Duration(2*o.rounds)*o.updateTimeout + time.Minute
-	run, err := bench.NewRun("berth", cfg)
+	run, err := bench.NewRun(name, cfg)
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
+		return rolloutResult{}, &ExitError{Code: 2, Err: err}
 	}
+	services := make([]string, 0, len(releases))
+	for svc := range releases {
+		services = append(services, svc)
+	}
+	sort.Strings(services) // api before web
 
-	fmt.Fprintf(s.Out, "==> load: %.0f req/s (%.0f%% fresh connections), %d rounds of api and web updates\n", o.rate, 100*o.freshShare, o.rounds)
+	fmt.Fprintf(s.Out, "==> %s: %.0f req/s (%.0f%% fresh connections) to %s, %d rounds of %s\n",
+		name, o.rate, 100*o.freshShare, cfg.BaseURL, o.rounds, strings.Join(services, " and "))
 	attackDone := make(chan error, 1)
 	go func() { attackDone <- run.Attack(ctx) }()
 	svcs := swarm.Services{Engine: eng}
@@ -169,31 +239,31 @@ func runBenchRollout(ctx context.Context, s *Streams, o *benchRolloutOptions) er
 	if err := sleepCtx(ctx, o.warmup); err != nil {
 		failure = err
 	}
-	current := map[string]string{"app_api": original["app_api"], "app_web": original["app_web"]}
 	for round := 1; round <= o.rounds && failure == nil; round++ {
-		for _, name := range []string{"app_api", "app_web"} {
+		for _, svc := range services {
 			// Alternate between the two releases: every round is a real
 			// change of image, whatever the service ran before.
-			target := releases[name][0]
-			if current[name] == target {
-				target = releases[name][1]
+			target := releases[svc][0]
+			if current[svc] == target {
+				target = releases[svc][1]
 			}
 			start := time.Now()
 			res, err := deploy.Run(ctx, svcs, deploy.RealClock{}, deploy.Request{
-				Service: name, Image: target, Deadline: o.updateTimeout, Interval: 500 * time.Millisecond,
+				Service: svc, Image: target, Deadline: o.updateTimeout, Interval: 500 * time.Millisecond,
 			}, nil)
 			end := time.Now()
 			if err != nil {
 				failure = err
 				break
 			}
-			run.MarkUpdate(strings.TrimPrefix(name, "app_"), deploy.Version(res.From), deploy.Version(res.To), start, end)
-			fmt.Fprintf(s.Out, "round %d: %-7s %s → %s %s in %s\n", round, name, deploy.Version(res.From), deploy.Version(res.To), res.Outcome, end.Sub(start).Round(100*time.Millisecond))
+			short := svc[strings.Index(svc, "_")+1:]
+			run.MarkUpdate(short, deploy.Version(res.From), deploy.Version(res.To), start, end)
+			fmt.Fprintf(s.Out, "round %d: %-16s %s → %s %s in %s\n", round, svc, deploy.Version(res.From), deploy.Version(res.To), res.Outcome, end.Sub(start).Round(100*time.Millisecond))
 			if !res.OK() {
-				failure = fmt.Errorf("update of %s: %s: %s", name, res.Outcome, res.Reason)
+				failure = fmt.Errorf("update of %s: %s: %s", svc, res.Outcome, res.Reason)
 				break
 			}
-			current[name] = target
+			current[svc] = target
 		}
 	}
 	if failure == nil {
@@ -204,36 +274,52 @@ func runBenchRollout(ctx context.Context, s *Streams, o *benchRolloutOptions) er
 		failure = err
 	}
 
-	fmt.Fprintln(s.Out, "==> checking every acknowledged order in Postgres")
-	if err := run.VerifyOrders(postgresVerifier(ctx, eng, cfg.ItemPrefix)); err != nil {
+	fmt.Fprintf(s.Out, "==> %s: checking every acknowledged order in Postgres\n", name)
+	if err := run.VerifyOrders(postgresVerifier(ctx, cfg.ItemPrefix)); err != nil {
 		fmt.Fprintf(s.Err, "order verification failed: %v\n", err)
 	}
-
-	fmt.Fprintln(s.Out, "==> restoring the images api and web ran before")
-	for _, name := range []string{"app_api", "app_web"} {
-		res, err := deploy.Run(ctx, svcs, deploy.RealClock{}, deploy.Request{Service: name, Image: original[name], Deadline: o.updateTimeout}, nil)
+	for svc, image := range restore {
+		res, err := deploy.Run(ctx, svcs, deploy.RealClock{}, deploy.Request{Service: svc, Image: image, Deadline: o.updateTimeout}, nil)
 		if err != nil || !res.OK() {
-			fmt.Fprintf(s.Err, "restoring %s to %s: %v %s\n", name, original[name], err, res.Reason)
+			fmt.Fprintf(s.Err, "restoring %s to %s: %v %s\n", svc, image, err, res.Reason)
 		}
 	}
-
-	rep := bench.NewReport("berth bench rollout", run)
-	rep.Goals = bench.Goals{MaxFailed: o.maxFailed, P99Ratio: o.p99Ratio}
-	if err := writeReport(o.out, rep); err != nil {
-		return err
-	}
-	sum := run.Summary()
-	printBenchSummary(s.Out, sum)
-	fmt.Fprintf(s.Out, "report: %s\n", filepath.Join(o.out, "rollout.html"))
-	if failure != nil {
-		return &ExitError{Code: 1, Err: failure}
-	}
-	if missed := sum.Check(o.maxFailed, o.p99Ratio); len(missed) > 0 {
-		return &ExitError{Code: 1, Err: fmt.Errorf("goals missed:\n  %s", strings.Join(missed, "\n  "))}
-	}
-	return nil
+	return rolloutResult{run: run, failure: failure}, nil
 }
 
+// deployBaseline deploys the naive stack on the first release of each
+// service and waits until it is ready.
+func deployBaseline(ctx context.Context, s *Streams, o *benchRolloutOptions, eng swarm.Engine, releases map[string][2]string) (string, error) {
+	caps := swarm.Inspect(ctx, eng, swarm.Host{}, nil, nil)
+	traefik, _ := images.Find(images.Catalog(""), "traefik")
+	v := platform.Values{
+		Domain: "localhost", Profile: platform.ProfileLocal, EndpointMode: caps.EndpointMode(),
+		Images:   map[string]string{"traefik": traefik.Ref, "api": releases["app_api"][0], "web": releases["app_web"][0]},
+		HTTPPort: 80, HTTPSPort: o.httpsPort, NaivePort: o.naivePort,
+	}
+	rendered, err := platform.RenderStacks(v, []platform.Stack{platform.Baseline})
+	if err != nil {
+		return "", err
+	}
+	dirs, err := writeRendered(o.stateDir, rendered)
+	if err != nil {
+		return "", err
+	}
+	r := rendered[0]
+	if err := (swarm.CLIStackDeployer{Out: s.Out}).Deploy(ctx, r.Stack.Name, filepath.Join(dirs[r.Stack.Name], r.Stack.File), false); err != nil {
+		return "", err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if _, err := swarm.WaitReady(wctx, eng, []string{r.Stack.Name}, len(r.Services), 2*time.Second, progressPrinter(s.Out)); err != nil {
+		return r.Stack.Name, fmt.Errorf("baseline stack: %w", err)
+	}
+	// Its Traefik polls Swarm every 15 s: wait for it to route.
+	if err := sleepCtx(ctx, 20*time.Second); err != nil {
+		return r.Stack.Name, err
+	}
+	return r.Stack.Name, nil
+}
 func writeReport(dir string, rep *bench.Report) error {
 	for name, write := range map[string]func(io.Writer) error{"rollout.json": rep.WriteJSON, "rollout.html": rep.WriteHTML} {
 		f, err := os.Create(filepath.Join(dir, name))
@@ -267,7 +353,7 @@ func printBenchSummary(w io.Writer, s bench.Summary) {
 // postgresVerifier looks the acknowledged orders up in the platform's
 // Postgres, through psql inside its container (local socket, no password
 // leaves the container).
-func postgresVerifier(ctx context.Context, eng swarm.Engine, prefix string) bench.OrderVerifier {
+func postgresVerifier(ctx context.Context, prefix string) bench.OrderVerifier {
 	return func(ids []int64) ([]int64, error) {
 		out, err := exec.CommandContext(ctx, "docker", "ps", "-q", "--filter", "label=com.docker.swarm.service.name=data_postgres").Output()
 		if err != nil || strings.TrimSpace(string(out)) == "" {

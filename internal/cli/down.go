@@ -62,10 +62,13 @@ func runDown(ctx context.Context, s *Streams, o *downOptions) error {
 	if err != nil {
 		return err
 	}
-	var names []string
+	// The bench's baseline stack first (it uses the edge's networks), then
+	// the platform in reverse deploy order.
+	names := []string{platform.Baseline.Name}
 	for i := len(platform.Stacks) - 1; i >= 0; i-- {
-		name := platform.Stacks[i].Name
-		names = append(names, name)
+		names = append(names, platform.Stacks[i].Name)
+	}
+	for _, name := range names {
 		if deployed[name] == 0 {
 			continue
 		}
@@ -84,7 +87,7 @@ func runDown(ctx context.Context, s *Streams, o *downOptions) error {
 	if err := swarm.RemoveNetworks(ctx, eng, nets); err != nil {
 		return err
 	}
-	if err := swarm.RemoveConfigs(ctx, eng, "berth_traefik_"); err != nil {
+	if err := swarm.RemoveConfigs(ctx, eng, platform.ConfigPrefix); err != nil {
 		return err
 	}
 	fmt.Fprintln(s.Out, "removed stacks and networks")

@@ -27,7 +27,7 @@ type LocalTLS struct {
 // Hosts are the names the platform serves under its domain. They are listed
 // in the certificate one by one: TLS clients (OpenSSL, browsers) refuse a
 // wildcard directly under a single-label name such as *.localhost.
-var Hosts = []string{"shop", "traefik"}
+var Hosts = []string{"shop", "traefik", "shop-naive"}
 
 // NewLocalTLS creates a CA and a certificate for domain, each of Hosts under
 // it, and *.domain.

@@ -40,6 +40,10 @@ var Stacks = []Stack{
 	{Name: "app", File: "app.yml"},
 }
 
+// Baseline is the naive stack `berth bench rollout --baseline` measures
+// against; it is not part of the platform and never deployed by berth up.
+var Baseline = Stack{Name: "naive", File: "naive.yml", Extra: []string{"naive-dynamic.yml"}}
+
 // Network is an overlay network shared by stacks; berth creates it.
 type Network struct {
 	Name string
@@ -70,6 +74,9 @@ const (
 	ProfileProduction = "production" // ACME (Let's Encrypt) TLS challenge
 )
 
+// ConfigPrefix starts the name of every Swarm config berth creates.
+const ConfigPrefix = "berth_traefik_"
+
 // Values are everything the templates depend on.
 type Values struct {
 	Domain    string
@@ -88,6 +95,8 @@ type Values struct {
 	StartInterval bool
 	HTTPPort      int
 	HTTPSPort     int
+	// NaivePort is the baseline Traefik's HTTPS port (bench --baseline).
+	NaivePort int
 }
 
 var domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -139,11 +148,16 @@ const (
 
 // Render renders every stack with v.
 func Render(v Values) ([]Rendered, error) {
+	return RenderStacks(v, Stacks)
+}
+
+// RenderStacks renders the given stacks with v.
+func RenderStacks(v Values, stacks []Stack) ([]Rendered, error) {
 	if err := v.Validate(); err != nil {
 		return nil, err
 	}
 	var out []Rendered
-	for _, s := range Stacks {
+	for _, s := range stacks {
 		r := Rendered{Stack: s, Files: map[string][]byte{}}
 		// Configs first: the stack file names them by content hash, so a
 		// changed config gets a new name (Swarm configs are immutable).
@@ -193,7 +207,7 @@ func (d templateData) ConfigName(file string) (string, error) {
 		return "", fmt.Errorf("config %q is not rendered with this stack", file)
 	}
 	base := file[:len(file)-len(".yml")]
-	return "berth_traefik_" + base + "_" + h, nil
+	return ConfigPrefix + base + "_" + h, nil
 }
 
 func renderFile(name string, v Values, hashes map[string]string) ([]byte, error) {

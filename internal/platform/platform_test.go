@@ -36,7 +36,8 @@ func TestRenderGolden(t *testing.T) {
 	cases := map[string]Values{"local": testValues(), "production": prod}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {
-			rendered, err := Render(v)
+			v.NaivePort = 8444
+			rendered, err := RenderStacks(v, append(Stacks, Baseline))
 			if err != nil {
 				t.Fatal(err)
 			}
