@@ -321,7 +321,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 		logs, _ := execOutput("docker", "logs", id)
 		surfaces["logs "+id[:12]] = logs
 	}
-	for _, img := range lines(docker(t, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}")) {
+	for _, img := range lines(docker(t, "image", "ls", "-q", "--no-trunc")) {
 		surfaces["image inspect "+img] = docker(t, "image", "inspect", img)
 		surfaces["image history "+img] = docker(t, "history", "--no-trunc", img)
 	}

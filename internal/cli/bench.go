@@ -311,7 +311,7 @@ func deployBaseline(ctx context.Context, s *Streams, o *benchRolloutOptions, eng
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	if _, err := swarm.WaitReady(wctx, eng, []string{r.Stack.Name}, len(r.Services), 2*time.Second, progressPrinter(s.Out)); err != nil {
+	if _, err := swarm.WaitReady(wctx, eng, []string{r.Stack.Name}, len(r.Services), time.Now().Add(-time.Minute), 2*time.Second, progressPrinter(s.Out)); err != nil {
 		return r.Stack.Name, fmt.Errorf("baseline stack: %w", err)
 	}
 	// Its Traefik polls Swarm every 15 s: wait for it to route.

@@ -163,6 +163,7 @@ func runUp(ctx context.Context, s *Streams, o *upOptions) error {
 		fmt.Fprintf(s.Out, "==> stack %s\n", name)
 		file := filepath.Join(plan.dirs[name], r.Stack.File)
 		hash := stackHash(r)
+		deployStart := time.Now()
 		current, err := deployedHash(ctx, eng, name)
 		if err != nil {
 			return err
@@ -176,7 +177,7 @@ func runUp(ctx context.Context, s *Streams, o *upOptions) error {
 			}
 		}
 		wctx, cancel := context.WithTimeout(ctx, o.timeout)
-		_, err = swarm.WaitReady(wctx, eng, []string{name}, len(r.Services), 2*time.Second, progressPrinter(s.Out))
+		_, err = swarm.WaitReady(wctx, eng, []string{name}, len(r.Services), deployStart, 2*time.Second, progressPrinter(s.Out))
 		cancel()
 		if err != nil {
 			return fmt.Errorf("stack %s: %w\n  see `docker service ps --no-trunc %s_<service>` and `docker service logs`", name, err, name)

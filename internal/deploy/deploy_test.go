@@ -101,7 +101,11 @@ func tk(id string, slot int, image string, state swarm.TaskState, errMsg string,
 	t.Spec.ContainerSpec = &swarm.ContainerSpec{Image: image}
 	t.Status.State, t.Status.Err = state, errMsg
 	t.Status.ContainerStatus = &swarm.ContainerStatus{ExitCode: exit}
+	// Tasks a and b existed before the deploy; the others are created by it.
 	t.Meta.CreatedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if id != "a" && id != "b" {
+		t.Meta.CreatedAt = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
 	return t
 }
 
@@ -119,6 +123,7 @@ func TestRun(t *testing.T) {
 		want        Outcome
 		wantReason  string
 		wantEvents  []string // substrings, in order
+		notInEvents string
 		wantInvalid bool
 	}{
 		{
@@ -161,6 +166,27 @@ func TestRun(t *testing.T) {
 			},
 			want:       RolledBack,
 			wantReason: "exit code 3",
+		},
+		{
+			name: "a task stopped by the engine as unhealthy exits 0 and still fails the deploy",
+			req:  Request{Service: "app_api", Image: v2},
+			steps: []step{
+				{update: us(swarm.UpdateStateUpdating), tasks: append(oldTasks, tk("c", 1, v2, starting, "", 0))},
+				{update: us(swarm.UpdateStateRollbackStarted), tasks: append(oldTasks, tk("c", 1, v2, swarm.TaskStateComplete, "", 0))},
+				{update: us(swarm.UpdateStateRollbackCompleted), tasks: append(oldTasks, tk("c", 1, v2, swarm.TaskStateComplete, "", 0))},
+			},
+			diagnose:   "container health unhealthy after 3 failed checks",
+			want:       RolledBack,
+			wantReason: "exited before the update finished; container health unhealthy",
+		},
+		{
+			name: "history from earlier deploys is not reported",
+			req:  Request{Service: "app_api", Image: v2},
+			steps: []step{
+				{update: us(swarm.UpdateStateCompleted), tasks: append(done, tk("a", 1, v1, shutdown, "task: non-zero exit (1)", 1))},
+			},
+			want:        Updated,
+			notInEvents: "non-zero exit (1)",
 		},
 		{
 			name: "paused update is a failure",
@@ -256,6 +282,9 @@ func TestRun(t *testing.T) {
 				t.Errorf("reason %q, want it to contain %q", res.Reason, tc.wantReason)
 			}
 			joined := strings.Join(events, "\n")
+			if tc.notInEvents != "" && strings.Contains(joined, tc.notInEvents) {
+				t.Errorf("events report %q from before the deploy:\n%s", tc.notInEvents, joined)
+			}
 			pos := 0
 			for _, w := range tc.wantEvents {
 				i := strings.Index(joined[pos:], w)

@@ -74,12 +74,12 @@ func (f *Follower) Observe(svc swarm.Service, tasks []swarm.Task) (events []Even
 		return tasks[i].Meta.CreatedAt.Before(tasks[j].Meta.CreatedAt)
 	})
 	for _, t := range tasks {
-		if t.Meta.CreatedAt.Before(f.Since.Add(-time.Second)) && t.Spec.ContainerSpec != nil && t.Spec.ContainerSpec.Image == f.Previous && f.seen[t.ID] == "" {
-			// Old tasks: report only when they change from running.
-			if t.Status.State == swarm.TaskStateRunning {
-				f.seen[t.ID] = string(t.Status.State)
-				continue
-			}
+		// Tasks from before this deploy (earlier updates' history, the old
+		// version's replicas) are noted silently; only their changes from
+		// now on are events.
+		if _, known := f.seen[t.ID]; !known && t.Meta.CreatedAt.Before(f.Since.Add(-time.Second)) {
+			f.seen[t.ID] = string(t.Status.State)
+			continue
 		}
 		state := string(t.Status.State)
 		if f.seen[t.ID] == state {
@@ -179,14 +179,22 @@ func isFailure(t swarm.Task) bool {
 	switch t.Status.State {
 	case swarm.TaskStateFailed, swarm.TaskStateRejected:
 		return true
-	case swarm.TaskStateShutdown, swarm.TaskStateComplete:
+	case swarm.TaskStateComplete:
+		// A service's task never completes on purpose: it exited by itself
+		// (or was stopped by the engine, e.g. as unhealthy).
+		return true
+	case swarm.TaskStateShutdown:
 		return t.Status.Err != "" || (t.Status.ContainerStatus != nil && t.Status.ContainerStatus.ExitCode != 0)
 	}
 	return false
 }
 
 func describeFailure(t swarm.Task) string {
-	parts := []string{string(t.Status.State)}
+	state := string(t.Status.State)
+	if t.Status.State == swarm.TaskStateComplete {
+		state = "exited before the update finished"
+	}
+	parts := []string{state}
 	if t.Status.Err != "" {
 		parts = append(parts, t.Status.Err)
 	}

@@ -66,7 +66,7 @@ func (s Services) Diagnose(ctx context.Context, t swarm.Task) string {
 		if len(out) > 200 {
 			out = out[:200] + "…"
 		}
-		parts = append(parts, fmt.Sprintf("last health check exited %d: %s", last.ExitCode, out))
+		parts = append(parts, fmt.Sprintf("container health %s after %d failed checks, the last exited %d: %s", h.Status, h.FailingStreak, last.ExitCode, out))
 	}
 	if c.State.OOMKilled {
 		parts = append(parts, "killed: out of memory")

@@ -214,8 +214,9 @@ type ServiceStatus struct {
 	// Health summarises the tasks: healthy, starting, unhealthy, none.
 	Health string `json:"health"`
 	// Update is the update state (updating, rollback_completed, ...) or "".
-	Update        string `json:"update,omitempty"`
-	UpdateMessage string `json:"update_message,omitempty"`
+	Update        string    `json:"update,omitempty"`
+	UpdateMessage string    `json:"update_message,omitempty"`
+	UpdateStarted time.Time `json:"-"`
 	// LastError is the most recent task error, for failed waits.
 	LastError string `json:"last_error,omitempty"`
 }
@@ -225,7 +226,7 @@ type ServiceStatus struct {
 // healthy).
 func (s ServiceStatus) Ready() bool {
 	return s.Running == s.Desired && s.Desired > 0 &&
-		(s.Update == "" || s.Update == string(swarm.UpdateStateCompleted))
+		s.Update != string(swarm.UpdateStateUpdating) && s.Update != string(swarm.UpdateStateRollbackStarted)
 }
 
 // Statuses returns the state of every service in the given stacks (all
@@ -280,6 +281,9 @@ func serviceStatus(ctx context.Context, e Engine, svc swarm.Service) (ServiceSta
 	if svc.UpdateStatus != nil {
 		st.Update = string(svc.UpdateStatus.State)
 		st.UpdateMessage = svc.UpdateStatus.Message
+		if svc.UpdateStatus.StartedAt != nil {
+			st.UpdateStarted = *svc.UpdateStatus.StartedAt
+		}
 	}
 	tasks, err := e.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
 	if err != nil {
@@ -337,8 +341,10 @@ func shortID(id string) string {
 }
 
 // WaitReady polls until every service of the stacks is ready, the context
-// ends, or an update rolls back. onTick sees every poll's statuses.
-func WaitReady(ctx context.Context, e Engine, stacks []string, expect int, interval time.Duration, onTick func([]ServiceStatus)) ([]ServiceStatus, error) {
+// ends, or an update that started after since rolls back or pauses (an
+// older update's outcome is history, not this wait's failure). onTick sees
+// every poll's statuses.
+func WaitReady(ctx context.Context, e Engine, stacks []string, expect int, since time.Time, interval time.Duration, onTick func([]ServiceStatus)) ([]ServiceStatus, error) {
 	for {
 		sts, err := Statuses(ctx, e, stacks...)
 		if err != nil {
@@ -351,7 +357,9 @@ func WaitReady(ctx context.Context, e Engine, stacks []string, expect int, inter
 		for _, s := range sts {
 			switch swarm.UpdateState(s.Update) {
 			case swarm.UpdateStateRollbackCompleted, swarm.UpdateStateRollbackPaused, swarm.UpdateStatePaused:
-				return sts, fmt.Errorf("service %s: update %s: %s", s.Name, s.Update, s.UpdateMessage)
+				if !s.UpdateStarted.Before(since) {
+					return sts, fmt.Errorf("service %s: update %s: %s", s.Name, s.Update, s.UpdateMessage)
+				}
 			}
 			if !s.Ready() {
 				ready = false

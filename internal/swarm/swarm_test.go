@@ -99,7 +99,7 @@ func TestWaitReady(t *testing.T) {
 			f := &fakeEngine{services: []swarm.Service{tc.svc}, tasks: tc.tasks}
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
-			_, err := WaitReady(ctx, f, []string{"app"}, 1, 5*time.Millisecond, nil)
+			_, err := WaitReady(ctx, f, []string{"app"}, 1, time.Time{}, 5*time.Millisecond, nil)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
