@@ -207,8 +207,8 @@ func TestDeploy(t *testing.T) {
 	})
 
 	for _, bad := range []struct{ name, ref, reason string }{
-		{"never healthy", unhealthy, "unhealthy"},
-		{"crashes after start", crash, "exit"},
+		{"never healthy", unhealthy, "container health unhealthy"},
+		{"crashes after start", crash, "exit code 3"},
 	} {
 		t.Run("bad release "+bad.name+" rolls back with no failed request", func(t *testing.T) {
 			l := startLoad(t, 40*time.Millisecond)
