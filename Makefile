@@ -4,7 +4,7 @@ BIN       := bin/berth
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/berth-platform/berth/internal/cli.Version=$(VERSION)
 
-.PHONY: build up down status test unit e2e lint fmt host-setup
+.PHONY: build up down status test unit e2e bench lint fmt host-setup
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
@@ -36,6 +36,11 @@ unit:
 
 e2e:
 	$(GO) test -count=1 -tags e2e -timeout 60m -v ./e2e
+
+# Rolling updates under load, berth's configuration and the naive one side
+# by side (needs the platform up: make up).
+bench: build
+	./$(BIN) bench rollout --baseline
 
 lint:
 	$(GO) vet ./... && cd services && $(GO) vet ./...
