@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -187,6 +188,37 @@ func TestDeploy(t *testing.T) {
 		l.finish(t)
 		if got := serviceImage(t, "app_api"); got != original {
 			t.Errorf("after rollback the image is %s, want %s", got, original)
+		}
+	})
+
+	t.Run("compose file", func(t *testing.T) {
+		rendered, err := os.ReadFile(filepath.Join(env.stateDir, "stacks", "app", "app.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "app.yml")
+		changed := strings.Replace(string(rendered), original, good, 1)
+		if changed == string(rendered) {
+			t.Fatalf("the rendered app stack does not name %s", original)
+		}
+		if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		broken := filepath.Join(t.TempDir(), "broken.yml")
+		_ = os.WriteFile(broken, []byte(strings.Replace(changed, "replicas: 2", "replicas: two", 1)), 0o644)
+		out, err := berth(context.Background(), "deploy", "app", "-f", broken)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(out, "replicas") {
+			t.Errorf("deploy -f of a file that does not load: err %v\n%s", err, out)
+		}
+		if got := serviceImage(t, "app_api"); got != original {
+			t.Fatalf("a failed load changed app_api to %s", got)
+		}
+		res, out, err := deployJSON(t, "-f", file)
+		if err != nil || len(res) != 1 || res[0].Service != "app_api" || res[0].Outcome != "updated" {
+			t.Fatalf("deploy -f: err %v\n%s", err, out)
+		}
+		if out, err := berth(context.Background(), "rollback", "api"); err != nil {
+			t.Fatalf("rollback after deploy -f: %v\n%s", err, out)
 		}
 	})
 

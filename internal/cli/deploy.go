@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/distribution/reference"
+	dockerswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/berth-platform/berth/internal/deploy"
 	"github.com/berth-platform/berth/internal/swarm"
@@ -20,6 +23,7 @@ import (
 type deployOptions struct {
 	stack   string
 	images  []string
+	file    string
 	timeout time.Duration
 	output  string
 }
@@ -37,6 +41,7 @@ new version (exit 0), or Swarm rolled it back or paused it, or the deadline
 passed (exit 1, with the failing task's error, exit code or last health
 check output). Invalid input exits 2 and changes nothing.`,
 		Example: `  berth deploy app --image api=berth.local/shop-api:0.2.0
+  berth deploy app -f app.yml
   berth deploy --image api=berth.local/shop-api:0.2.0 --image web=berth.local/shop-web:0.2.0 --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,6 +52,7 @@ check output). Invalid input exits 2 and changes nothing.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&o.images, "image", nil, "SERVICE=REF: the new image of a service of the stack (repeatable)")
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "compose file: deploy it as the stack (docker stack deploy) and follow every service whose image changes")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 10*time.Minute, "deadline for each service's update")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	o.stack = "app"
@@ -94,9 +100,20 @@ func runDeploy(ctx context.Context, s *Streams, o *deployOptions) error {
 	if o.timeout <= 0 {
 		return invalid(fmt.Errorf("--timeout %s: must be positive", o.timeout))
 	}
-	changes, err := parseImageFlags(o.stack, o.images)
-	if err != nil {
-		return invalid(err)
+	var changes []change
+	var err error
+	switch {
+	case o.file != "" && len(o.images) > 0:
+		return invalid(errors.New("give either -f FILE or --image flags, not both"))
+	case o.file != "":
+		// Docker's own loader first: a file it cannot load changes nothing.
+		if err := validateStackFile(ctx, o.file); err != nil {
+			return invalid(err)
+		}
+	default:
+		if changes, err = parseImageFlags(o.stack, o.images); err != nil {
+			return invalid(err)
+		}
 	}
 	eng, err := newEngine(ctx)
 	if err != nil {
@@ -113,11 +130,35 @@ func runDeploy(ctx context.Context, s *Streams, o *deployOptions) error {
 	if err := st.CheckUsable(); err != nil {
 		return err
 	}
-	if err := validateChanges(ctx, eng, o.stack, changes); err != nil {
+	engineSvcs := swarm.Services{Engine: eng}
+	var svcs deploy.Services = engineSvcs
+	if o.file != "" {
+		if err := validateChanges(ctx, eng, o.stack, nil); err != nil {
+			return invalid(err)
+		}
+		if changes, err = fileChanges(ctx, eng, o.stack, o.file); err != nil {
+			return invalid(err)
+		}
+		if err := validateChanges(ctx, eng, o.stack, changes); err != nil {
+			return invalid(err)
+		}
+		// The stack deploy applies every change at once; the followers
+		// then watch each service whose image it changed.
+		sa := &stackApply{Services: engineSvcs, apply: func(ctx context.Context) error {
+			return swarm.CLIStackDeployer{Out: s.Err}.Deploy(ctx, o.stack, o.file, false)
+		}}
+		svcs = sa
+		if len(changes) == 0 {
+			if err := sa.applyOnce(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintln(s.Out, "no image changed: the stack file is deployed, there is no rollout to follow")
+			return nil
+		}
+	} else if err := validateChanges(ctx, eng, o.stack, changes); err != nil {
 		return invalid(err)
 	}
 
-	svcs := swarm.Services{Engine: eng}
 	var results []deploy.Result
 	failed := false
 	for _, c := range changes {
@@ -152,6 +193,89 @@ func runDeploy(ctx context.Context, s *Streams, o *deployOptions) error {
 		return &ExitError{Code: 1, Err: fmt.Errorf("deploy of %s failed: %s: %s", last.Service, last.Outcome, last.Reason)}
 	}
 	return nil
+}
+
+// stackApply is a deploy.Services whose first Update deploys the whole
+// compose file; later Updates only follow.
+type stackApply struct {
+	swarm.Services
+	apply   func(context.Context) error
+	applied bool
+}
+
+func (a *stackApply) applyOnce(ctx context.Context) error {
+	if a.applied {
+		return nil
+	}
+	a.applied = true
+	return a.apply(ctx)
+}
+
+// Update implements deploy.Services.
+func (a *stackApply) Update(ctx context.Context, _ dockerswarm.Service, _ dockerswarm.ServiceSpec, _ bool) error {
+	return a.applyOnce(ctx)
+}
+
+// fileChanges reads the images a compose file gives its services, as
+// Docker's loader resolves them, and returns those that differ from what
+// the deployed stack runs.
+func fileChanges(ctx context.Context, eng swarm.Engine, stack, file string) ([]change, error) {
+	out, err := exec.CommandContext(ctx, "docker", "stack", "config", "-c", file).Output()
+	if err != nil {
+		return nil, fmt.Errorf("stack file %s does not load: %v", file, err)
+	}
+	images, err := composeImages(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	sts, err := swarm.Statuses(ctx, eng, stack)
+	if err != nil {
+		return nil, err
+	}
+	current := map[string]string{}
+	for _, st := range sts {
+		current[st.Name] = st.Image
+	}
+	var changes []change
+	for _, svc := range sortedKeys(images) {
+		full := stack + "_" + svc
+		if cur, ok := current[full]; ok && cur != images[svc] {
+			changes = append(changes, change{service: full, image: images[svc]})
+		}
+	}
+	return changes, nil
+}
+
+// composeImages maps each service of a loaded compose file to its image.
+func composeImages(loaded []byte) (map[string]string, error) {
+	var doc struct {
+		Services map[string]struct {
+			Image string `yaml:"image"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(loaded, &doc); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for name, s := range doc.Services {
+		if s.Image == "" {
+			return nil, fmt.Errorf("services.%s.image: missing (berth deploys images, it does not build)", name)
+		}
+		if _, err := reference.ParseNormalizedNamed(s.Image); err != nil {
+			return nil, fmt.Errorf("services.%s.image: %q is not a valid image reference: %v", name, s.Image, err)
+		}
+		out[name] = s.Image
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // validateChanges checks everything against the cluster before any change.

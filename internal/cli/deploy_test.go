@@ -61,3 +61,48 @@ func TestDeployRefusesBadInputWithoutEngine(t *testing.T) {
 		}
 	}
 }
+
+func TestComposeImages(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    map[string]string
+		wantErr string
+	}{
+		{"images", "services:\n  api:\n    image: berth.local/shop-api:2\n  web:\n    image: web:1\n",
+			map[string]string{"api": "berth.local/shop-api:2", "web": "web:1"}, ""},
+		{"no image", "services:\n  api:\n    build: .\n", nil, "services.api.image: missing"},
+		{"bad reference", "services:\n  api:\n    image: Bad:Ref:x\n", nil, "services.api.image"},
+		{"not yaml", "services: [", nil, "yaml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := composeImages([]byte(tc.in))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || len(got) != len(tc.want) {
+				t.Fatalf("got %v, %v", got, err)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s: %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestDeployRefusesUnloadableFile(t *testing.T) {
+	code, _, errOut := runBerth(t, map[string]string{"DOCKER_HOST": "unix:///nonexistent.sock"}, "deploy", "app", "-f", "testdata/invalid-stack.yml")
+	if code != 2 || !strings.Contains(errOut, "testdata/invalid-stack.yml") || !strings.Contains(errOut, "replicas") {
+		t.Fatalf("exit %d, stderr %q: want 2 naming the file and the field", code, errOut)
+	}
+	code, _, errOut = runBerth(t, nil, "deploy", "app", "-f", "x.yml", "--image", "api=a:1")
+	if code != 2 || !strings.Contains(errOut, "not both") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
