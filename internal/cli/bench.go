@@ -306,6 +306,9 @@ func deployBaseline(ctx context.Context, s *Streams, o *benchRolloutOptions, eng
 		return "", err
 	}
 	r := rendered[0]
+	if err := validateStackFile(ctx, filepath.Join(dirs[r.Stack.Name], r.Stack.File)); err != nil {
+		return "", err
+	}
 	if err := (swarm.CLIStackDeployer{Out: s.Out}).Deploy(ctx, r.Stack.Name, filepath.Join(dirs[r.Stack.Name], r.Stack.File), false); err != nil {
 		return "", err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -220,9 +219,9 @@ func (a *stackApply) Update(ctx context.Context, _ dockerswarm.Service, _ docker
 // Docker's loader resolves them, and returns those that differ from what
 // the deployed stack runs.
 func fileChanges(ctx context.Context, eng swarm.Engine, stack, file string) ([]change, error) {
-	out, err := exec.CommandContext(ctx, "docker", "stack", "config", "-c", file).Output()
+	out, err := swarm.LoadStackFile(ctx, file)
 	if err != nil {
-		return nil, fmt.Errorf("stack file %s does not load: %v", file, err)
+		return nil, err
 	}
 	images, err := composeImages(out)
 	if err != nil {

@@ -236,14 +236,12 @@ func planUp(ctx context.Context, s *Streams, o *upOptions, eng swarm.Engine) (*u
 	return &upPlan{caps: caps, catalog: catalog, values: values, rendered: rendered, dirs: dirs}, nil
 }
 
-// validateStackFile loads a stack file with `docker stack config`, the
-// docker CLI's compose loader, without deploying anything.
+// validateStackFile loads a stack file with the docker CLI's compose
+// loader, without deploying anything; options the stack deploy would drop
+// are refused too.
 func validateStackFile(ctx context.Context, file string) error {
-	out, err := exec.CommandContext(ctx, "docker", "stack", "config", "-c", file).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("stack file %s does not load: %s", file, strings.TrimSpace(string(out)))
-	}
-	return nil
+	_, err := swarm.LoadStackFile(ctx, file)
+	return err
 }
 
 func writeRendered(stateDir string, rendered []platform.Rendered) (map[string]string, error) {
