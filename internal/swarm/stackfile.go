@@ -17,8 +17,9 @@ import (
 const unsupportedMarker = "Ignoring unsupported options:"
 
 // unsupportedKeys are the service keys `docker stack deploy` drops with that
-// warning (the docker CLI's compose types.UnsupportedProperties, as of the
-// CLIs that support cap_add, cap_drop, sysctls and ulimits in swarm mode).
+// warning (the docker CLI's compose types.UnsupportedProperties; each one
+// checked against docker CLI 28.2.2, which accepts cap_add, sysctls,
+// ulimits, tmpfs, read_only, init and stop_signal).
 // `docker stack config` loads them without a word, so berth looks itself.
 var unsupportedKeys = []string{
 	"build", "cgroup_parent", "cgroupns_mode", "devices", "domainname", "external_links",
