@@ -32,6 +32,18 @@ type Svc struct {
 	*types.ServiceConfig
 	P          *compose.Project
 	Dockerfile *compose.Dockerfile // when built from a local Dockerfile
+	unset      *unsetVars          // P.Unset indexed; nil means not yet
+	memo       struct{ stateful, edge, socketProxy memo }
+	envKeys    []string // sorted keys of Environment, once asked for
+}
+
+// EnvKeys returns the names of the service's environment, sorted. Callers
+// must not modify the slice.
+func (s *Svc) EnvKeys() []string {
+	if s.envKeys == nil {
+		s.envKeys = sortedKeys(s.Environment)
+	}
+	return s.envKeys
 }
 
 // Path returns services.<name>.segs.
@@ -40,7 +52,10 @@ func (s *Svc) Path(segs ...string) compose.Path {
 }
 
 // Raw returns the node as written at services.<name>.segs, or nil.
-func (s *Svc) Raw(segs ...string) *yaml.Node { return s.P.Raw(s.Path(segs...)) }
+func (s *Svc) Raw(segs ...string) *yaml.Node {
+	var buf [8]string // rules ask often: no allocation for the path
+	return s.P.Raw(compose.Path(append(append(buf[:0], "services", s.Name), segs...)))
+}
 
 // Has says whether the key is written (in any file) for this service.
 func (s *Svc) Has(segs ...string) bool { return s.Raw(segs...) != nil }
@@ -66,16 +81,20 @@ type Ctx struct {
 	subject string
 	service string
 	out     *[]Finding
+	docs    string // Rule.Docs(), once per rule
 }
 
 // Swarm says whether the profile targets docker stack deploy.
 func (c *Ctx) Swarm() bool { return c.Profile != ProfileDev }
 
 func (c *Ctx) add(loc compose.Location, msg string) {
+	if c.docs == "" {
+		c.docs = c.Rule.Docs()
+	}
 	*c.out = append(*c.out, Finding{
 		Rule: c.Rule.ID, Severity: c.sev, Area: c.Rule.Area, Title: c.Rule.Title,
 		Message: msg, File: loc.File, Line: loc.Line, Column: loc.Column, Path: loc.Path,
-		Service: c.service, Fix: c.Rule.Fix, Docs: c.Rule.Docs(), subject: c.subject,
+		Service: c.service, Fix: c.Rule.Fix, Docs: c.docs, subject: c.subject,
 	})
 }
 
@@ -126,21 +145,35 @@ func Check(in Input, o Options) *Report {
 		cfg = &Config{}
 	}
 	var raw []Finding
-	evaluated := map[Area]map[string]bool{}
-	mark := func(r *Rule, subject string) {
-		if evaluated[r.Area] == nil {
-			evaluated[r.Area] = map[string]bool{}
+	// checks counts, per area, the distinct (rule, subject) pairs evaluated.
+	// Rule IDs and service names are unique, so only Dockerfile subjects
+	// (two services may build from one Dockerfile) need a set.
+	checks := map[Area]int{}
+	var seen map[check]bool
+	mark := func(r *Rule, subject string, unique bool) {
+		if !unique {
+			k := check{r.ID, subject}
+			if seen[k] {
+				return
+			}
+			if seen == nil {
+				seen = map[check]bool{}
+			}
+			seen[k] = true
 		}
-		evaluated[r.Area][r.ID+"\x00"+subject] = true
+		checks[r.Area]++
 	}
 
 	run := &runState{}
 	var svcs []*Svc
+	var subjects []string // "service:" + name, per service
 	var dfs []*DF
 	if p := in.Project; p != nil {
+		unset := newUnsetVars(p.Unset)
 		for _, name := range p.ServiceNames() {
 			sc := p.Model.Services[name]
-			s := &Svc{Name: name, ServiceConfig: &sc, P: p}
+			s := &Svc{Name: name, ServiceConfig: &sc, P: p, unset: unset}
+			subjects = append(subjects, "service:"+name)
 			if p.Dockerfiles != nil {
 				if d := p.Dockerfiles[name]; d != nil {
 					s.Dockerfile = d
@@ -153,6 +186,8 @@ func Check(in Input, o Options) *Report {
 	for _, d := range in.Dockerfiles {
 		dfs = append(dfs, &DF{Dockerfile: d})
 	}
+	// About ten findings a service in real stacks: room for them up front.
+	raw = make([]Finding, 0, 12*len(svcs)+4*len(dfs)+8)
 
 	for i := range Rules {
 		r := &Rules[i]
@@ -163,14 +198,14 @@ func Check(in Input, o Options) *Report {
 		c := &Ctx{Rule: r, Profile: profile, In: in, sev: sev, out: &raw, run: run}
 		switch {
 		case r.Service != nil:
-			for _, s := range svcs {
-				c.subject, c.service = "service:"+s.Name, s.Name
-				mark(r, c.subject)
+			for i, s := range svcs {
+				c.subject, c.service = subjects[i], s.Name
+				mark(r, c.subject, true)
 				r.Service(c, s)
 			}
 		case r.Project != nil && in.Project != nil:
 			c.subject, c.service = "project", ""
-			mark(r, c.subject)
+			mark(r, c.subject, true)
 			r.Project(c)
 		case r.Dockerfile != nil:
 			for _, d := range dfs {
@@ -178,12 +213,12 @@ func Check(in Input, o Options) *Report {
 				if d.Service != nil {
 					c.service = d.Service.Name
 				}
-				mark(r, c.subject)
+				mark(r, c.subject, false)
 				r.Dockerfile(c, d)
 			}
 		case r.Daemon != nil && in.Daemon != nil:
 			c.subject, c.service = "daemon", ""
-			mark(r, c.subject)
+			mark(r, c.subject, true)
 			r.Daemon(c, &DaemonCfg{in.Daemon})
 		}
 	}
@@ -214,25 +249,39 @@ func Check(in Input, o Options) *Report {
 		}
 	}
 
-	failed := map[string]bool{}
-	for _, f := range raw {
-		if s, ok := suppress(f, ignores, cfg); ok {
+	// failed holds the evaluated pairs with a finding, and their area; the
+	// suppression-reason findings above belong to no evaluated pair.
+	failed := map[check]Area{}
+	kept := make([]int, 0, len(raw)) // indexes in raw of the findings reported
+	for i := range raw {
+		f := &raw[i]
+		if s, ok := suppress(*f, ignores, cfg); ok {
 			rep.Suppressed = append(rep.Suppressed, s)
 			continue
 		}
-		failed[f.Rule+"\x00"+f.subject] = true
-		rep.Findings = append(rep.Findings, f)
+		if f.subject != "" {
+			failed[check{f.Rule, f.subject}] = f.Area
+		}
+		f.File = rel(o.BaseDir, f.File)
+		kept = append(kept, i)
 	}
-	rep.Scores = scores(evaluated, failed)
-	for i := range rep.Findings {
-		rep.Findings[i].File = rel(o.BaseDir, rep.Findings[i].File)
-	}
+	rep.Scores = scores(checks, failed)
 	for i := range rep.Suppressed {
 		rep.Suppressed[i].File = rel(o.BaseDir, rep.Suppressed[i].File)
 		rep.Suppressed[i].By = rel(o.BaseDir, rep.Suppressed[i].By)
 	}
-	sortFindings(rep.Findings)
-	sort.SliceStable(rep.Suppressed, func(i, j int) bool { return less(rep.Suppressed[i].Finding, rep.Suppressed[j].Finding) })
+	// Sorted stably by position, then rule and message. Findings are large:
+	// the reported ones are moved to the front of raw, their indexes sorted,
+	// and the permutation applied in place, each finding moved about once.
+	for i, j := range kept {
+		raw[i] = raw[j]
+		kept[i] = i
+	}
+	found := raw[:len(kept):len(kept)]
+	sort.SliceStable(kept, func(i, j int) bool { return less(&found[kept[i]], &found[kept[j]]) })
+	permute(found, kept)
+	rep.Findings = found
+	sort.SliceStable(rep.Suppressed, func(i, j int) bool { return less(&rep.Suppressed[i].Finding, &rep.Suppressed[j].Finding) })
 	return rep
 }
 
@@ -259,7 +308,7 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-func less(a, b Finding) bool {
+func less(a, b *Finding) bool {
 	if a.File != b.File {
 		return a.File < b.File
 	}
@@ -275,8 +324,26 @@ func less(a, b Finding) bool {
 	return a.Message < b.Message
 }
 
-func sortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool { return less(fs[i], fs[j]) })
+// permute rearranges fs so that fs[i] becomes the old fs[order[i]],
+// following the permutation's cycles; order is consumed.
+func permute(fs []Finding, order []int) {
+	for i := range order {
+		if order[i] < 0 {
+			continue
+		}
+		tmp := fs[i]
+		j := i
+		for {
+			k := order[j]
+			order[j] = -1
+			if k == i {
+				fs[j] = tmp
+				break
+			}
+			fs[j] = fs[k]
+			j = k
+		}
+	}
 }
 
 // AreaScore is one row of the readiness table: of the checks that applied
@@ -289,15 +356,17 @@ type AreaScore struct {
 	Score int `json:"score"`
 }
 
-func scores(evaluated map[Area]map[string]bool, failed map[string]bool) []AreaScore {
+// check is one rule evaluated on one subject.
+type check struct{ rule, subject string }
+
+func scores(checks map[Area]int, failed map[check]Area) []AreaScore {
+	failedIn := map[Area]int{}
+	for _, a := range failed {
+		failedIn[a]++
+	}
 	out := make([]AreaScore, 0, len(Areas))
 	for _, a := range Areas {
-		s := AreaScore{Area: a, Checks: len(evaluated[a])}
-		for k := range evaluated[a] {
-			if !failed[k] {
-				s.Passed++
-			}
-		}
+		s := AreaScore{Area: a, Checks: checks[a], Passed: checks[a] - failedIn[a]}
 		s.Score = 100
 		if s.Checks > 0 {
 			s.Score = s.Passed * 100 / s.Checks
@@ -312,4 +381,19 @@ func scores(evaluated map[Area]map[string]bool, failed map[string]bool) []AreaSc
 type runState struct {
 	traefikDone bool
 	traefik     *traefikConfig
+	// secretNames memoises secretName: several rules ask about every
+	// environment variable of every service.
+	secretNames map[string]bool
+}
+
+func (r *runState) secretName(name string) bool {
+	v, ok := r.secretNames[name]
+	if !ok {
+		if r.secretNames == nil {
+			r.secretNames = map[string]bool{}
+		}
+		v = secretName(name)
+		r.secretNames[name] = v
+	}
+	return v
 }

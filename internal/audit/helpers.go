@@ -12,10 +12,51 @@ import (
 )
 
 var (
-	statefulImageRe = regexp.MustCompile(`(?i)(^|/)(postgres|postgis|timescaledb|mysql|mariadb|percona|mongo|redis|valkey|keydb|elasticsearch|opensearch|rabbitmq|kafka|zookeeper|etcd|consul|minio|influxdb|clickhouse|cassandra|scylla|cockroach|memcached|nats|neo4j|couchdb|vault|registry|prometheus|loki|tempo|victoria-metrics|alertmanager|grafana)([:@/-]|$)`)
-	edgeImageRe     = regexp.MustCompile(`(?i)(^|/)(traefik|nginx|haproxy|caddy|envoy|openresty|kong)([:@/-]|$)`)
-	socketProxyRe   = regexp.MustCompile(`(?i)socket-?proxy|dockerproxy|docker-proxy`)
+	statefulImageRe = newLiteralRe(`(?i)(^|/)(postgres|postgis|timescaledb|mysql|mariadb|percona|mongo|redis|valkey|keydb|elasticsearch|opensearch|rabbitmq|kafka|zookeeper|etcd|consul|minio|influxdb|clickhouse|cassandra|scylla|cockroach|memcached|nats|neo4j|couchdb|vault|registry|prometheus|loki|tempo|victoria-metrics|alertmanager|grafana)([:@/-]|$)`,
+		"postgres", "postgis", "timescaledb", "mysql", "mariadb", "percona", "mongo", "redis", "valkey", "keydb", "elasticsearch", "opensearch", "rabbitmq", "kafka", "zookeeper", "etcd", "consul", "minio", "influxdb", "clickhouse", "cassandra", "scylla", "cockroach", "memcached", "nats", "neo4j", "couchdb", "vault", "registry", "prometheus", "loki", "tempo", "victoria-metrics", "alertmanager", "grafana")
+	edgeImageRe   = newLiteralRe(`(?i)(^|/)(traefik|nginx|haproxy|caddy|envoy|openresty|kong)([:@/-]|$)`, "traefik", "nginx", "haproxy", "caddy", "envoy", "openresty", "kong")
+	socketProxyRe = newLiteralRe(`(?i)socket-?proxy|dockerproxy|docker-proxy`, "proxy")
 )
+
+// literalRe is a case-insensitive regexp and literals one of which every
+// match contains. An ASCII input that contains none of them, in lower
+// case, cannot match and skips the regexp, whose backtracking on these
+// long alternations is slow; other inputs always run it (regexp's case
+// folding is wider than strings.ToLower's).
+type literalRe struct {
+	re      *regexp.Regexp
+	needles []string // lower case
+}
+
+func newLiteralRe(pattern string, needles ...string) literalRe {
+	return literalRe{re: regexp.MustCompile(pattern), needles: needles}
+}
+
+func (r literalRe) MatchString(s string) bool {
+	if isASCII(s) {
+		l := strings.ToLower(s)
+		found := false
+		for _, n := range r.needles {
+			if strings.Contains(l, n) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return r.re.MatchString(s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
 
 // xberth returns the service's x-berth extension as a map.
 func xberth(ext types.Extensions) map[string]any {
@@ -45,9 +86,25 @@ func (s *Svc) label(k string) string {
 	return s.Labels[k]
 }
 
+// memo caches a property of a service that several rules ask for (the
+// answers depend on the service alone, which rules do not change).
+type memo int8
+
+func (m *memo) get(f func() bool) bool {
+	if *m == 0 {
+		*m = 1
+		if f() {
+			*m = 2
+		}
+	}
+	return *m == 2
+}
+
 // Stateful says whether the service keeps state: x-berth.stateful, the
 // berth.stateful label, a named volume, or a well-known stateful image.
-func (s *Svc) Stateful() bool {
+func (s *Svc) Stateful() bool { return s.memo.stateful.get(s.stateful) }
+
+func (s *Svc) stateful() bool {
 	if v, ok := xbool(xberth(s.Extensions), "stateful"); ok {
 		return v
 	}
@@ -63,7 +120,9 @@ func (s *Svc) Stateful() bool {
 }
 
 // Edge says whether the service is the edge proxy.
-func (s *Svc) Edge() bool {
+func (s *Svc) Edge() bool { return s.memo.edge.get(s.edge) }
+
+func (s *Svc) edge() bool {
 	if m := xberth(s.Extensions); m != nil {
 		if r, ok := m["role"].(string); ok {
 			return r == "edge"
@@ -82,7 +141,9 @@ func (s *Svc) Edge() bool {
 
 // SocketProxy says whether the service is a Docker socket proxy, the one
 // kind of service that should mount the socket.
-func (s *Svc) SocketProxy() bool {
+func (s *Svc) SocketProxy() bool { return s.memo.socketProxy.get(s.socketProxy) }
+
+func (s *Svc) socketProxy() bool {
 	if m := xberth(s.Extensions); m != nil {
 		if r, ok := m["role"].(string); ok {
 			return r == "socket-proxy"
@@ -134,10 +195,63 @@ func (s *Svc) unresolved(segs ...string) bool {
 	if n == nil || !strings.Contains(n.Value, "$") {
 		return false
 	}
-	for _, v := range s.P.Unset {
-		if strings.Contains(n.Value, "${"+v+"}") || strings.Contains(n.Value, "$"+v) || strings.Contains(n.Value, "${"+v+":?") || strings.Contains(n.Value, "${"+v+"?") {
-			return true
+	u := s.unset
+	if u == nil {
+		u = newUnsetVars(s.P.Unset)
+	}
+	return u.referencedIn(n.Value)
+}
+
+// unsetVars indexes a project's unset variables, so that unresolved costs
+// the length of the value, not the number of unset variables (a stack with
+// a variable per service would make the audit quadratic).
+type unsetVars struct {
+	names  map[string]bool
+	maxLen int
+}
+
+func newUnsetVars(names []string) *unsetVars {
+	u := &unsetVars{names: make(map[string]bool, len(names))}
+	for _, v := range names {
+		u.names[v] = true
+		if len(v) > u.maxLen {
+			u.maxLen = len(v)
 		}
+	}
+	return u
+}
+
+// referencedIn says whether value contains, for an unset variable V, one
+// of $V, ${V}, ${V:? or ${V?.
+func (u *unsetVars) referencedIn(value string) bool {
+	if len(u.names) == 0 {
+		return false
+	}
+	if u.names[""] {
+		return strings.Contains(value, "$")
+	}
+	for i := strings.IndexByte(value, '$'); i >= 0; {
+		rest := value[i+1:]
+		for l := 1; l <= len(rest) && l <= u.maxLen; l++ {
+			if u.names[rest[:l]] {
+				return true // $V
+			}
+		}
+		if strings.HasPrefix(rest, "{") {
+			r := rest[1:]
+			for l := 1; l <= len(r) && l <= u.maxLen; l++ {
+				if u.names[r[:l]] {
+					if after := r[l:]; strings.HasPrefix(after, "}") || strings.HasPrefix(after, ":?") || strings.HasPrefix(after, "?") {
+						return true
+					}
+				}
+			}
+		}
+		j := strings.IndexByte(rest, '$')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
 	}
 	return false
 }

@@ -10,11 +10,12 @@ import (
 
 // fileVariantImages maps image names to the _FILE convention they support.
 var fileVariantImages = []struct {
-	re     *regexp.Regexp
+	re     literalRe
 	suffix string
 }{
-	{regexp.MustCompile(`(?i)(^|/)(postgres|postgis|timescaledb|mysql|mariadb|mongo|wordpress|nextcloud|minio|influxdb|rabbitmq|bitnami/[a-z-]+)([:@]|$)`), "_FILE"},
-	{regexp.MustCompile(`(?i)(^|/)grafana([:@/-]|$)`), "__FILE"},
+	{newLiteralRe(`(?i)(^|/)(postgres|postgis|timescaledb|mysql|mariadb|mongo|wordpress|nextcloud|minio|influxdb|rabbitmq|bitnami/[a-z-]+)([:@]|$)`,
+		"postgres", "postgis", "timescaledb", "mysql", "mariadb", "mongo", "wordpress", "nextcloud", "minio", "influxdb", "rabbitmq", "bitnami/"), "_FILE"},
+	{newLiteralRe(`(?i)(^|/)grafana([:@/-]|$)`, "grafana"), "__FILE"},
 }
 
 var secretFileRe = regexp.MustCompile(`(?i)(^id_(rsa|dsa|ecdsa|ed25519)$|\.(pem|key|p12|pfx|jks|keystore|ppk|kdbx)$|^\.htpasswd$|^\.npmrc$|^\.pypirc$|^\.netrc$|^credentials(\.json)?$|^\.env(\.[a-z]+)?$|(^|[_.-])secrets?([_.-]|$)|password)`)
@@ -60,7 +61,7 @@ var secretRules = []Rule{
 		Why:   "A literal in the stack file is in version control, in docker inspect, in every crash dump and child process: it is not a secret any more.",
 		Fix:   "Create a Docker secret (printf %s \"$VALUE\" | docker secret create NAME -), list it under secrets:, and point the app at /run/secrets/NAME (the NAME_FILE convention).",
 		Service: func(c *Ctx, s *Svc) {
-			for _, k := range sortedKeys(s.Environment) {
+			for _, k := range s.EnvKeys() {
 				v := s.Environment[k]
 				if v == nil {
 					continue
@@ -69,7 +70,7 @@ var secretRules = []Rule{
 				if !written || interpolated(raw) {
 					continue
 				}
-				if secretName(k) && literalSecret(*v) {
+				if c.run.secretName(k) && literalSecret(*v) {
 					c.At(s.Path(s.envPath(k)...), "service %s: %s holds a literal secret", s.Name, k)
 				} else if m := urlCredRe.FindStringSubmatch(*v); m != nil && literalSecret(m[1]) {
 					c.At(s.Path(s.envPath(k)...), "service %s: %s embeds a password in a URL", s.Name, k)
@@ -83,9 +84,9 @@ var secretRules = []Rule{
 		Why:   "Even when interpolated from the deploy environment, a secret in environment: is stored in the service spec: docker inspect and docker service inspect show it in clear.",
 		Fix:   "Pass it as a Docker secret mounted under /run/secrets and read it from the file (NAME_FILE).",
 		Service: func(c *Ctx, s *Svc) {
-			for _, k := range sortedKeys(s.Environment) {
+			for _, k := range s.EnvKeys() {
 				raw, written := s.envRaw(k)
-				if written && interpolated(raw) && secretName(k) {
+				if written && interpolated(raw) && c.run.secretName(k) {
 					c.At(s.Path(s.envPath(k)...), "service %s: %s is a secret passed through the environment (visible in docker inspect)", s.Name, k)
 				}
 			}
@@ -97,10 +98,10 @@ var secretRules = []Rule{
 		Why:   "A long random-looking value is almost always a key or token, whatever its variable is called.",
 		Fix:   "Move the value to a Docker secret; if it is not secret, suppress with a reason.",
 		Service: func(c *Ctx, s *Svc) {
-			for _, k := range sortedKeys(s.Environment) {
+			for _, k := range s.EnvKeys() {
 				v := s.Environment[k]
 				raw, written := s.envRaw(k)
-				if v == nil || !written || interpolated(raw) || secretName(k) {
+				if v == nil || !written || interpolated(raw) || c.run.secretName(k) {
 					continue
 				}
 				if highEntropy(*v) {
@@ -120,7 +121,7 @@ var secretRules = []Rule{
 			}
 			for _, k := range sortedKeys(s.Build.Args) {
 				v := s.Build.Args[k]
-				if secretName(k) && (v == nil || literalSecret(*v) || interpolated(*v)) {
+				if c.run.secretName(k) && (v == nil || literalSecret(*v) || interpolated(*v)) {
 					c.At(s.Path("build", "args", k), "service %s: build arg %s carries a secret into the image history", s.Name, k)
 				}
 			}
@@ -141,8 +142,8 @@ var secretRules = []Rule{
 			if suffix == "" {
 				return
 			}
-			for _, k := range sortedKeys(s.Environment) {
-				if !secretName(k) || strings.HasSuffix(k, "_FILE") {
+			for _, k := range s.EnvKeys() {
+				if !c.run.secretName(k) || strings.HasSuffix(k, "_FILE") {
 					continue
 				}
 				if _, ok := s.Environment[k+suffix]; ok {
@@ -210,7 +211,7 @@ var secretRules = []Rule{
 					}
 				}
 				for _, p := range pairs {
-					if !secretName(p.k) {
+					if !c.run.secretName(p.k) {
 						continue
 					}
 					if in.Cmd == "env" && !literalSecret(p.v) && !strings.HasPrefix(p.v, "$") {

@@ -1,12 +1,11 @@
 package audit
 
 import (
-	"regexp"
 	"strings"
 	"time"
 )
 
-var drainEnvRe = regexp.MustCompile(`(?i)(shutdown|drain|graceful)[_a-z]*timeout|timeout[_a-z]*(shutdown|drain)`)
+var drainEnvRe = newLiteralRe(`(?i)(shutdown|drain|graceful)[_a-z]*timeout|timeout[_a-z]*(shutdown|drain)`, "timeout")
 
 // drain returns how long the service needs to drain on SIGTERM, from
 // x-berth.drain, the berth.drain label, or a *SHUTDOWN*_TIMEOUT-style
@@ -24,7 +23,7 @@ func (s *Svc) drain() (time.Duration, string) {
 			return d, "label berth.drain"
 		}
 	}
-	for _, k := range sortedKeys(s.Environment) {
+	for _, k := range s.EnvKeys() {
 		if v := s.Environment[k]; v != nil && drainEnvRe.MatchString(k) {
 			if d, ok := parseDuration(*v); ok {
 				return d, "environment " + k

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/consts"
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -83,6 +84,12 @@ func (p *Project) Ignores() []Ignore {
 // Load reads compose files the way docker compose and docker stack deploy
 // do, and indexes their raw YAML for positions. Errors are *LoadError.
 func Load(ctx context.Context, o LoadOptions) (p *Project, err error) {
+	return load(ctx, o, true)
+}
+
+// load is Load; fast=false always uses compose-go's loader (the tests
+// compare the two).
+func load(ctx context.Context, o LoadOptions, fast bool) (p *Project, err error) {
 	defer func() {
 		// A hostile file must give exit 2 with the file name, never a crash.
 		if r := recover(); r != nil {
@@ -164,6 +171,13 @@ func Load(ctx context.Context, o LoadOptions) (p *Project, err error) {
 	if name == "" {
 		name = "stack"
 	}
+	// compose-go adds the project name to the environment before loading.
+	p.Env[consts.ComposeProjectName] = name
+	if fast && len(o.Files) == 1 && len(p.Files) == 1 {
+		if model, fastUnset, ok, _ := fastLoad(p.Files[0], name, wd, p.Env, !noDollar); ok {
+			return p.finish(model, fastUnset, o)
+		}
+	}
 	model, err := loader.LoadWithContext(ctx, types.ConfigDetails{
 		WorkingDir:  wd,
 		ConfigFiles: configs,
@@ -190,6 +204,11 @@ func Load(ctx context.Context, o LoadOptions) (p *Project, err error) {
 	if err != nil {
 		return nil, p.loadError(err)
 	}
+	return p.finish(model, unset, o)
+}
+
+// finish completes a project from its model.
+func (p *Project) finish(model *types.Project, unset map[string]bool, o LoadOptions) (*Project, error) {
 	p.Model = model
 	p.resolvePaths()
 	for k := range unset {
@@ -368,7 +387,13 @@ func parseDotted(s string) Path {
 func (p *Project) checkReferences() error {
 	for _, name := range p.ServiceNames() {
 		s := p.Model.Services[name]
+		// In name order, so that the same file always gives the same error.
+		nets := make([]string, 0, len(s.Networks))
 		for n := range s.Networks {
+			nets = append(nets, n)
+		}
+		sort.Strings(nets)
+		for _, n := range nets {
 			if _, ok := p.Model.Networks[n]; !ok && n != "default" {
 				return p.refError(P("services", name, "networks", n), fmt.Sprintf("service %q uses network %q, which is not declared under the top-level networks:", name, n))
 			}
