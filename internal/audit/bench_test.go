@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/berth-platform/berth/internal/compose"
 	"github.com/berth-platform/berth/internal/compose/composetest"
@@ -231,27 +230,18 @@ func BenchmarkDockerfileRun(b *testing.B) {
 
 // TestLinearCost keeps the per-service cost from growing with file size.
 func TestLinearCost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
+	// Allocations, not time: they are the same on a busy CI machine, so the
+	// check cannot flake; the benchmarks above report the time per service.
 	perService := func(n int) float64 {
 		f := filepath.Join(t.TempDir(), "stack.yml")
 		if err := os.WriteFile(f, []byte(genStack(n)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		best := time.Duration(1 << 62)
-		for i := 0; i < 3; i++ {
-			st := time.Now()
-			auditFile(t, f)
-			if d := time.Since(st); d < best {
-				best = d
-			}
-		}
-		return float64(best) / float64(n)
+		return testing.AllocsPerRun(2, func() { auditFile(t, f) }) / float64(n)
 	}
 	small, large := perService(40), perService(800)
-	t.Logf("per service: %.0fns at 40 services, %.0fns at 800", small, large)
-	if large > 3*small {
-		t.Errorf("cost grows faster than linearly: %.0fns/service at 800 vs %.0fns at 40", large, small)
+	t.Logf("allocations per service: %.0f at 40 services, %.0f at 800", small, large)
+	if large > 1.5*small {
+		t.Errorf("work grows faster than linearly: %.0f allocations/service at 800 vs %.0f at 40", large, small)
 	}
 }
