@@ -42,9 +42,16 @@ e2e:
 bench: build
 	./$(BIN) bench rollout --baseline
 
+# golangci-lint v2 (config in .golangci.yml); installed into GOPATH/bin
+# from the Go module proxy when missing.
+GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
+
 lint:
 	$(GO) vet ./... && cd services && $(GO) vet ./...
 	@test -z "$$(gofmt -l cmd internal e2e services)" || (gofmt -l cmd internal e2e services; exit 1)
+	@test -x $(GOLANGCI_LINT) || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+	$(GOLANGCI_LINT) run ./... && $(GOLANGCI_LINT) run --build-tags e2e ./e2e/...
+	cd services && $(GOLANGCI_LINT) run --config ../.golangci.yml ./...
 
 fmt:
 	gofmt -w cmd internal e2e services

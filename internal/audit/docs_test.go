@@ -58,7 +58,9 @@ func TestRuleDocs(t *testing.T) {
 	for name, want := range renderRuleDocs() {
 		p := filepath.Join(dir, name)
 		if *update {
-			os.MkdirAll(dir, 0o755)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(p, want, 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -5,13 +5,6 @@ import (
 	"time"
 )
 
-func (s *Svc) healthTest() []string {
-	if s.HealthCheck == nil {
-		return nil
-	}
-	return s.HealthCheck.Test
-}
-
 func (s *Svc) healthDisabled() bool {
 	hc := s.HealthCheck
 	return hc != nil && (hc.Disable || (len(hc.Test) > 0 && strings.EqualFold(hc.Test[0], "NONE")))
@@ -32,7 +25,7 @@ func (s *Svc) dockerfileHealth() bool {
 		return false
 	}
 	for _, in := range f.Instructions {
-		if in.Cmd == "healthcheck" && !(len(in.Args) > 0 && strings.EqualFold(in.Args[0], "NONE")) {
+		if in.Cmd == "healthcheck" && (len(in.Args) == 0 || !strings.EqualFold(in.Args[0], "NONE")) {
 			return true
 		}
 	}

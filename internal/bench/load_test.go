@@ -73,7 +73,7 @@ func newShop(t *testing.T) *shop {
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{"id": id, "item": in.Item, "quantity": 1, "status": "queued"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "item": in.Item, "quantity": 1, "status": "queued"})
 	})
 	mux.HandleFunc("GET /api/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s.note(r, "GET /api/orders/{id}")

@@ -11,11 +11,7 @@ import (
 
 func auditRun(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
-	wd, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
+	t.Chdir(dir)
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, &Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
 	return code, out.String(), errb.String()

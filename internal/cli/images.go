@@ -85,8 +85,9 @@ func runImages(ctx context.Context, s *Streams, o *imagesOptions) error {
 		if err == nil {
 			r.Present = true
 			var n int64
-			fmt.Sscan(strings.TrimSpace(string(out)), &n)
-			r.Size = fmt.Sprintf("%.1fMB", float64(n)/1e6)
+			if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n); err == nil {
+				r.Size = fmt.Sprintf("%.1fMB", float64(n)/1e6)
+			}
 		}
 		rows = append(rows, r)
 	}

@@ -251,9 +251,6 @@ func (f *fastLoader) deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// eachLimit bounds the keys of one mapping visited through merges.
-const eachLimit = 1 << 20
-
 // each calls fn for every entry of a mapping as go-yaml decodes it: the
 // explicit keys, then the keys of the mappings merged with <<, explicit
 // keys and earlier merges winning.
@@ -802,7 +799,7 @@ func (f *fastLoader) resourceName(k string) {
 	}
 	for i := 0; i < len(k); i++ {
 		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '.' && c != '_' && c != '-' {
 			f.fail("name %q", k)
 		}
 	}

@@ -102,9 +102,9 @@ func tk(id string, slot int, image string, state swarm.TaskState, errMsg string,
 	t.Status.State, t.Status.Err = state, errMsg
 	t.Status.ContainerStatus = &swarm.ContainerStatus{ExitCode: exit}
 	// Tasks a and b existed before the deploy; the others are created by it.
-	t.Meta.CreatedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t.CreatedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if id != "a" && id != "b" {
-		t.Meta.CreatedAt = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+		t.CreatedAt = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	return t
 }

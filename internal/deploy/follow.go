@@ -71,13 +71,13 @@ func (f *Follower) Observe(svc swarm.Service, tasks []swarm.Task) (events []Even
 		if tasks[i].Slot != tasks[j].Slot {
 			return tasks[i].Slot < tasks[j].Slot
 		}
-		return tasks[i].Meta.CreatedAt.Before(tasks[j].Meta.CreatedAt)
+		return tasks[i].CreatedAt.Before(tasks[j].CreatedAt)
 	})
 	for _, t := range tasks {
 		// Tasks from before this deploy (earlier updates' history, the old
 		// version's replicas) are noted silently; only their changes from
 		// now on are events.
-		if _, known := f.seen[t.ID]; !known && t.Meta.CreatedAt.Before(f.Since.Add(-time.Second)) {
+		if _, known := f.seen[t.ID]; !known && t.CreatedAt.Before(f.Since.Add(-time.Second)) {
 			f.seen[t.ID] = string(t.Status.State)
 			continue
 		}

@@ -100,7 +100,9 @@ func TestHardenedAuditsClean(t *testing.T) {
 	}
 	dir := t.TempDir()
 	f := filepath.Join(dir, "stack.yml")
-	os.WriteFile(f, res.Output, 0o644)
+	if err := os.WriteFile(f, res.Output, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	p, err := compose.Load(context.Background(), compose.LoadOptions{Files: []string{f}, NoDotEnv: true})
 	if err != nil {
 		t.Fatalf("hardened file does not load: %v", err)

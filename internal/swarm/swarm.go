@@ -290,7 +290,7 @@ func serviceStatus(ctx context.Context, e Engine, svc swarm.Service) (ServiceSta
 		return st, err
 	}
 	hasHealth := svc.Spec.TaskTemplate.ContainerSpec.Healthcheck != nil &&
-		!(len(svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test) > 0 && svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0] == "NONE")
+		(len(svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test) == 0 || svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.Test[0] != "NONE")
 	starting := 0
 	var newest time.Time
 	for _, t := range tasks {

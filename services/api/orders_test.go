@@ -55,9 +55,9 @@ func (f *fakeStore) Get(_ context.Context, id int64) (orders.Order, error) {
 	return orders.Order{}, orders.ErrNotFound
 }
 
-// dbErr looks like what pgx returns, with details that must not reach
+// errDB looks like what pgx returns, with details that must not reach
 // clients.
-var dbErr = errors.New(`failed to connect to user=shop database=shop: 10.0.9.4:5432 (postgres): password authentication failed`)
+var errDB = errors.New(`failed to connect to user=shop database=shop: 10.0.9.4:5432 (postgres): password authentication failed`)
 
 func serve(store orderStore, method, target, body string) *httptest.ResponseRecorder {
 	mux := http.NewServeMux()
@@ -149,7 +149,7 @@ func TestDatabaseErrorsAre503WithoutDetails(t *testing.T) {
 		{http.MethodGet, "/api/orders", ""},
 		{http.MethodGet, "/api/orders/1", ""},
 	} {
-		rec := serve(&fakeStore{err: dbErr}, req.method, req.target, req.body)
+		rec := serve(&fakeStore{err: errDB}, req.method, req.target, req.body)
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Errorf("%s %s: status = %d, want 503", req.method, req.target, rec.Code)
 		}

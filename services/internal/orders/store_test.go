@@ -146,7 +146,7 @@ func TestProcessBatchSkipsLockedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }()
 	first, err := claimQueued(ctx, tx, 10)
 	if err != nil {
 		t.Fatal(err)
