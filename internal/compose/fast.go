@@ -737,18 +737,22 @@ func (f *fastLoader) unitBytes(n *yaml.Node, allowInt bool) types.UnitBytes {
 }
 
 // labels reads a list_or_dict into Labels.
-func (f *fastLoader) labels(n *yaml.Node) types.Labels {
+func (f *fastLoader) labels(n *yaml.Node) types.Labels { return listOrDict[types.Labels](f, n) }
+
+// listOrDict reads a list_or_dict ("K=V" items, or a mapping whose null
+// values are empty strings) into a string map.
+func listOrDict[M ~map[string]string](f *fastLoader, n *yaml.Node) M {
 	n = f.deref(n)
 	if n.Kind == yaml.SequenceNode {
 		items := f.strings(n)
-		out := make(types.Labels, len(items))
+		out := make(M, len(items))
 		for _, s := range items {
 			k, v, _ := strings.Cut(s, "=")
 			out[k] = v
 		}
 		return out
 	}
-	out := types.Labels{}
+	out := M{}
 	f.each(n, func(k string, v *yaml.Node) {
 		f.userKey(k)
 		if s := f.scalarString(v); s != nil {
@@ -1270,28 +1274,7 @@ func (f *fastLoader) expose(n *yaml.Node) types.StringOrNumberList {
 	return out
 }
 
-func (f *fastLoader) mapping(n *yaml.Node) types.Mapping {
-	n = f.deref(n)
-	if n.Kind == yaml.SequenceNode {
-		items := f.strings(n)
-		out := make(types.Mapping, len(items))
-		for _, s := range items {
-			k, v, _ := strings.Cut(s, "=")
-			out[k] = v
-		}
-		return out
-	}
-	out := types.Mapping{}
-	f.each(n, func(k string, v *yaml.Node) {
-		f.userKey(k)
-		if s := f.scalarString(v); s != nil {
-			out[k] = *s
-		} else {
-			out[k] = ""
-		}
-	})
-	return out
-}
+func (f *fastLoader) mapping(n *yaml.Node) types.Mapping { return listOrDict[types.Mapping](f, n) }
 
 func (f *fastLoader) extraHosts(n *yaml.Node) types.HostsList {
 	n = f.deref(n)
