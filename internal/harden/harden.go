@@ -522,7 +522,7 @@ func (h *hardener) addTopSecret(secret string) {
 }
 
 // traefik writes router and service labels from x-berth: {host, port,
-// path, entrypoint, certresolver} into deploy.labels.
+// path, entrypoint, certresolver, readiness} into deploy.labels.
 func (h *hardener) traefik(name string, svc *yaml.Node, sp compose.Path, deploy *yaml.Node) {
 	xp := sp.Append("x-berth")
 	host, port := h.str(xp.Append("host")), h.str(xp.Append("port"))
@@ -557,7 +557,23 @@ func (h *hardener) traefik(name string, svc *yaml.Node, sp compose.Path, deploy 
 		h.set(name, labels, lp, r+".tls", "true")
 	}
 	h.set(name, labels, lp, r+".service", name)
-	h.set(name, labels, lp, "traefik.http.services."+name+".loadbalancer.server.port", port)
+	lb := "traefik.http.services." + name + ".loadbalancer"
+	h.set(name, labels, lp, lb+".server.port", port)
+	// The settings that make rolling updates lossless (docs/deploy.md): a
+	// request that cannot reach its task is retried on another one, a task
+	// that fails twice leaves the load balancer at once, and, when the
+	// service has a readiness endpoint, Traefik checks it between polls.
+	mw := name + "-retry"
+	h.set(name, labels, lp, "traefik.http.middlewares."+mw+".retry.attempts", "4")
+	h.set(name, labels, lp, "traefik.http.middlewares."+mw+".retry.initialinterval", "100ms")
+	h.set(name, labels, lp, r+".middlewares", mw)
+	h.set(name, labels, lp, lb+".passivehealthcheck.maxfailedattempts", "2")
+	h.set(name, labels, lp, lb+".passivehealthcheck.failurewindow", "10s")
+	if ready := h.str(xp.Append("readiness")); ready != "" {
+		h.set(name, labels, lp, lb+".healthcheck.path", ready)
+		h.set(name, labels, lp, lb+".healthcheck.interval", "2s")
+		h.set(name, labels, lp, lb+".healthcheck.timeout", "1s")
+	}
 	_ = svc
 }
 
