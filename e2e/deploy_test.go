@@ -133,9 +133,30 @@ func waitSettled(t *testing.T, name string) {
 		st := docker(t, "service", "inspect", "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}", name)
 		switch st {
 		case "", "completed", "rollback_completed", "paused", "rollback_paused":
-			return nil
+		default:
+			return fmt.Errorf("update state %q", st)
 		}
-		return fmt.Errorf("update state %q", st)
+		// Swarm reports a rollback complete once the spec is back; a slot
+		// whose task crashed may still be starting its replacement. The
+		// next test needs every replica running and healthy again.
+		out, err := berth(context.Background(), "status", "--output", "json")
+		if err != nil {
+			return fmt.Errorf("berth status: %v", err)
+		}
+		var sts []struct {
+			Name             string
+			Desired, Running int
+			Health           string
+		}
+		if err := json.Unmarshal([]byte(out), &sts); err != nil {
+			return fmt.Errorf("status json: %v", err)
+		}
+		for _, s := range sts {
+			if s.Name == name && (s.Running != s.Desired || s.Health != "healthy") {
+				return fmt.Errorf("%d of %d replicas running, health %s", s.Running, s.Desired, s.Health)
+			}
+		}
+		return nil
 	})
 }
 
