@@ -167,29 +167,22 @@ func BenchmarkCorpus(b *testing.B) {
 // compose, refuses a document of more than 100,000 nodes: about 2,200 of
 // these services.)
 func BenchmarkServices(b *testing.B) {
-	for _, n := range []int{100, 1000, 2000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			f := filepath.Join(b.TempDir(), "stack.yml")
-			if err := os.WriteFile(f, []byte(composetest.Stack(rand.New(rand.NewSource(7)), n)), 0o644); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				auditFile(b, f)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/service")
-		})
-	}
+	benchServices(b, []int{100, 1000, 2000}, func(n int) string { return composetest.Stack(rand.New(rand.NewSource(7)), n) })
 }
 
 // BenchmarkDenseServices is the same with every service dense (30 lines,
 // each attribute set), the linearity test's file.
 func BenchmarkDenseServices(b *testing.B) {
-	for _, n := range []int{100, 2000} {
+	benchServices(b, []int{100, 2000}, genStack)
+}
+
+// benchServices audits one file of n services made by gen, for each n, and
+// reports the time per service.
+func benchServices(b *testing.B, sizes []int, gen func(n int) string) {
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			f := filepath.Join(b.TempDir(), "stack.yml")
-			if err := os.WriteFile(f, []byte(genStack(n)), 0o644); err != nil {
+			if err := os.WriteFile(f, []byte(gen(n)), 0o644); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
