@@ -1,0 +1,196 @@
+"""The `slo` command. Thin: parse arguments, call the library, print, return an exit code.
+
+Exit codes: 0 ok; 1 a check failed or the bundle on disk is stale; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from . import __version__
+from .bundle import MANIFEST, build, stale_files, write
+from .check import PromtoolMissing, check_bundle, find_promtool
+from .compile.rules import CompileOptions
+from .errors import InputError, InputErrors
+from .load import load_paths
+from .spec import ServiceSpec
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+_output = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", help="Output format.")
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True))
+
+
+def _input_errors(errors: list[InputError], output: str) -> int:
+    if output == "json":
+        _emit_json({"ok": False, "errors": [e.as_dict() for e in errors]})
+    else:
+        for e in errors:
+            click.echo(f"error: {e}", err=True)
+        click.echo(f"{len(errors)} error(s); nothing written", err=True)
+    return EXIT_INPUT
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="slo")
+def cli() -> None:
+    """Compile SLO files into a Prometheus rule bundle and prove it with promtool."""
+
+
+@cli.command("build")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out_dir", default="build", show_default=True, help="Bundle directory.")
+@click.option("--check", "check_stale", is_flag=True, help="Write nothing; exit 1 if the bundle on disk is stale.")
+@click.option("--explain", is_flag=True, help="Print each tier's factor, windows and timings.")
+@click.option("--runbook-base-url", default="", help="Prefix of runbook links in alerts (default: bundle paths).")
+@_output
+@click.pass_context
+def build_cmd(ctx: click.Context, paths: tuple[str, ...], out_dir: str, check_stale: bool, explain: bool,
+              runbook_base_url: str, output: str) -> None:
+    """Validate SLO files (default: slos/) and write the bundle."""
+    try:
+        bundle = build(list(paths) or ["slos"], CompileOptions(runbook_base_url=runbook_base_url))
+    except InputErrors as e:
+        ctx.exit(_input_errors(e.errors, output))
+    payload: dict[str, Any] = {
+        "ok": True,
+        "out": out_dir,
+        "services": len(bundle.services),
+        "slos": len(bundle.units),
+        "files": len(bundle.files),
+        "warnings": [w.as_dict() for w in bundle.warnings],
+    }
+    if output == "text":
+        for w in bundle.warnings:
+            click.echo(f"warning: {w}", err=True)
+    if explain:
+        payload["explain"] = bundle.explain()
+        if output == "text":
+            _print_explain(payload["explain"])
+    if check_stale:
+        stale = stale_files(bundle, out_dir)
+        payload["stale"] = stale
+        payload["ok"] = not stale
+        if output == "json":
+            _emit_json(payload)
+        elif stale:
+            click.echo(f"{out_dir} is stale: {len(stale)} file(s) differ; run `slo build` and commit:", err=True)
+            for p in stale:
+                click.echo(f"  {p}", err=True)
+        else:
+            click.echo(f"{out_dir} is up to date ({len(bundle.files)} files)")
+        ctx.exit(EXIT_FAILED if stale else EXIT_OK)
+    write(bundle, out_dir)
+    if output == "json":
+        payload["written"] = sorted(bundle.files)
+        _emit_json(payload)
+        return
+    kinds: dict[str, int] = {}
+    for path in bundle.files:
+        top = "/".join(path.split("/")[:2]) if path.startswith("prometheus/") else path.split("/")[0]
+        kinds[top] = kinds.get(top, 0) + 1
+    click.echo(f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(bundle.files)} files")
+    for top, n in sorted(kinds.items()):
+        click.echo(f"  {out_dir}/{top}{'' if top == MANIFEST else '/'}  {n} file(s)")
+
+
+def _print_explain(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        click.echo(f"{row['stack']}/{row['service']}/{row['slo']}: {row['objective_percent']}% over {row['period']} "
+                   f"(budget {row['error_budget']})")
+        for t in row["tiers"]:
+            click.echo(
+                f"  {t['tier']:<12} {t['severity']:<6} {t['factor']:>7}x  {t['long_window']}/{t['short_window']:<4} "
+                f"spends {t['budget_spent_at_firing_percent']}%  fires after {t['time_to_fire_at_100_percent_errors']}"
+                f" at 100% errors, {t['time_to_fire_at_10x_budget']} at 10x; clears {t['time_to_clear_after_recovery']}"
+                " after recovery"
+            )
+
+
+@cli.command("check")
+@click.argument("bundle_dir", default="build", type=click.Path())
+@click.option("--promtool", "promtool_path", default=None, help="promtool binary (default: $PROMTOOL, then PATH).")
+@_output
+@click.pass_context
+def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, output: str) -> None:
+    """Run promtool check rules and promtool test rules on a bundle."""
+    try:
+        promtool = find_promtool(promtool_path)
+    except PromtoolMissing as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_INPUT)
+    result = check_bundle(bundle_dir, promtool)
+    if output == "json":
+        _emit_json({"ok": result.ok, "promtool": result.promtool, "promtool_version": result.version,
+                    "rule_files": result.rule_files, "test_files": result.test_files, "failures": result.failures})
+    else:
+        for f in result.failures:
+            click.echo(f, err=True)
+        state = "passed" if result.ok else "FAILED"
+        click.echo(f"promtool {result.version}: {result.rule_files} rule files checked, "
+                   f"{result.test_files} test files run: {state}")
+    ctx.exit(EXIT_OK if result.ok else EXIT_FAILED)
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--prometheus", default=None, help="Also check classic-histogram thresholds against this Prometheus.")
+@_output
+@click.pass_context
+def validate_cmd(ctx: click.Context, paths: tuple[str, ...], prometheus: str | None, output: str) -> None:
+    """Validate SLO files without writing anything."""
+    try:
+        services = load_paths(list(paths) or ["slos"])
+    except InputErrors as e:
+        ctx.exit(_input_errors(e.errors, output))
+    if prometheus:
+        from .live import check_buckets
+
+        errors = check_buckets(services, prometheus)
+        if errors:
+            ctx.exit(_input_errors(sorted(errors), output))
+    slos = sum(len(s.spec.slos) for s in services)
+    if output == "json":
+        _emit_json({"ok": True, "services": len(services), "slos": slos})
+    else:
+        click.echo(f"ok: {len(services)} services, {slos} SLOs")
+
+
+@cli.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of SLO files (for editors)."""
+    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+def json_schema() -> dict[str, Any]:
+    schema = ServiceSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/slo-v1.json"
+    schema["title"] = "swarm-slo SLO file (swarm-slo/v1)"
+    return schema
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="slo", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return EXIT_INPUT
+    except click.exceptions.Abort:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

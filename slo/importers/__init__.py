@@ -1,0 +1,1 @@
+"""Importers: Sloth and OpenSLO files translated into our model, never silently dropped."""

@@ -1,0 +1,58 @@
+"""`slo validate --prometheus URL`: checks that need live series."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import urllib.request
+from decimal import Decimal, InvalidOperation
+
+from . import promql
+from .errors import InputError
+from .load import LoadedService
+from .sli import LatencySLI
+
+__all__ = ["check_buckets"]
+
+
+def _query(base: str, expr: str, timeout: float) -> list[dict[str, object]]:
+    url = base.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - user-given Prometheus URL
+        body = json.load(resp)
+    if body.get("status") != "success":
+        raise RuntimeError(f"Prometheus answered {body.get('error', body)}")
+    result: list[dict[str, object]] = body["data"]["result"]
+    return result
+
+
+def check_buckets(services: list[LoadedService], prometheus: str, timeout: float = 10.0) -> list[InputError]:
+    """A classic-histogram threshold must be one of the live `le` bucket boundaries."""
+    errors = []
+    for svc in services:
+        for i, slo in enumerate(svc.spec.slos):
+            sli = slo.sli
+            if not isinstance(sli, LatencySLI) or sli.histogram != "classic":
+                continue
+            thresholds = [(("slos", i, "sli", "threshold"), sli.bound())]
+            for j, obj in enumerate(slo.objectives):
+                if obj.threshold is not None:
+                    bound = sli.model_copy(update={"threshold": obj.threshold}).bound()
+                    thresholds.append((("slos", i, "objectives", j, "threshold"), bound))
+            sel = promql.vector_selector(f"{sli.metric}_bucket", promql.parse_matchers(sli.selector))
+            rows = _query(prometheus, f"count by (le) ({sel})", timeout)
+            bounds = set()
+            for row in rows:
+                le = row["metric"].get("le") if isinstance(row.get("metric"), dict) else None  # type: ignore[union-attr]
+                try:
+                    bounds.add(Decimal(str(le)))
+                except (InvalidOperation, TypeError):
+                    continue
+            for path, bound in thresholds:
+                if not rows:
+                    errors.append(svc.error(path, f"no live series match {sel} at {prometheus}"))
+                elif bound not in bounds:
+                    shown = ", ".join(str(b.normalize()) for b in sorted(b for b in bounds if b.is_finite()))
+                    errors.append(
+                        svc.error(path, f"{bound.normalize()} is not a bucket boundary of {sli.metric} (live: {shown})")
+                    )
+    return errors

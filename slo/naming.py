@@ -1,0 +1,86 @@
+"""Every generated name: recording rules, alerts, labels, files. One place, so dashboards,
+routing and docs can import them instead of repeating strings."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Recording rules follow Prometheus' level:metric:operations convention.
+# The level is `slo`: one series per SLO objective, carrying the identity labels.
+BAD_RATE: Final = "slo:sli_bad:rate{window}"
+TOTAL_RATE: Final = "slo:sli_total:rate{window}"
+ERROR_RATIO: Final = "slo:sli_error:ratio_rate{window}"
+ERROR_RATIO_PERIOD: Final = "slo:sli_error:ratio_period"
+BURN_RATE: Final = "slo:burn_rate:ratio_rate{window}"
+BURN_RATE_PERIOD: Final = "slo:burn_rate:ratio_period"
+BUDGET_REMAINING: Final = "slo:error_budget_remaining:ratio"
+OBJECTIVE: Final = "slo:objective:ratio"
+ERROR_BUDGET: Final = "slo:error_budget:ratio"
+PERIOD: Final = "slo:period:seconds"
+
+ALERT_BUDGET_EXHAUSTED: Final = "SLOErrorBudgetExhausted"
+ALERT_SLI_MISSING: Final = "SLOSLIMissing"
+
+# Labels users filter and route on. Identity labels select one SLO objective's series.
+LABEL_SLO: Final = "slo"
+LABEL_SERVICE: Final = "service"
+LABEL_STACK: Final = "stack"
+LABEL_TEAM: Final = "team"
+LABEL_SEVERITY: Final = "severity"
+LABEL_TIER: Final = "tier"
+LABEL_LONG_WINDOW: Final = "long_window"
+LABEL_SHORT_WINDOW: Final = "short_window"
+IDENTITY_LABELS: Final = (LABEL_SLO, LABEL_SERVICE, LABEL_STACK)
+RESERVED_LABELS: Final = frozenset(
+    {
+        LABEL_SLO,
+        LABEL_SERVICE,
+        LABEL_STACK,
+        LABEL_TEAM,
+        LABEL_SEVERITY,
+        LABEL_TIER,
+        LABEL_LONG_WINDOW,
+        LABEL_SHORT_WINDOW,
+        "alertname",
+        "objective",
+    }
+)
+
+# The short window every longer window is built from.
+BASE_WINDOW: Final = "5m"
+
+# Metrics published by our Swarm exporter that built-in templates read. The exporter
+# imports these names, so a template can never name a metric the exporter lacks.
+SWARM_SERVICE_REPLICAS_DESIRED: Final = "swarm_service_replicas_desired"
+SWARM_SERVICE_REPLICAS_RUNNING: Final = "swarm_service_replicas_running"
+SWARM_LABEL_SERVICE: Final = "service"  # the full Swarm service name, like shop_api
+SWARM_LABEL_STACK: Final = "stack"
+
+
+def windowed(template: str, window: str) -> str:
+    return template.format(window=window)
+
+
+def slo_id(slo: str, objective: str | None) -> str:
+    """The `slo` label: the SLO name, suffixed by the objective's name when there are several."""
+    return slo if objective is None else f"{slo}-{objective}"
+
+
+def group_name(stack: str, service: str, slo: str, part: str) -> str:
+    return f"slo:{stack}:{service}:{slo}:{part}"
+
+
+def rule_file(stack: str, service: str, slo: str) -> str:
+    return f"prometheus/rules/{stack}/{service}/{slo}.yml"
+
+
+def test_dir(stack: str, service: str, slo: str) -> str:
+    return f"prometheus/tests/{stack}/{service}/{slo}"
+
+
+def runbook_file(stack: str, service: str, slo: str) -> str:
+    return f"runbooks/{stack}/{service}/{slo}.md"
+
+
+def runbook_anchor(alert: str) -> str:
+    return alert.lower()

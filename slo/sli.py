@@ -1,0 +1,393 @@
+"""SLI kinds. Each kind is one model in the `SLI` union with an `expressions` method that
+returns the bad and total event rates at one window, assembled through `promql`.
+
+Extending: add a class with a unique `kind` literal and add it to `SLI` at the bottom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import naming, promql
+from .duration import format_decimal, parse_duration_ms
+from .promql import Expr
+
+__all__ = ["SLI", "SLIContext", "SLIExpressions"]
+
+
+@dataclass(frozen=True)
+class SLIContext:
+    service: str
+    stack: str
+    window: str
+
+
+@dataclass(frozen=True)
+class SLIExpressions:
+    bad: Expr
+    total: Expr
+    # Threshold SLIs count time (series x evaluation steps), never requests.
+    time_based: bool = False
+
+
+class _Kind(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --- helpers shared by kinds -------------------------------------------------
+
+
+def _events(query: str, ctx: SLIContext) -> Expr:
+    """A selector becomes `sum(rate(sel[w]))`; PromQL with {{window}} is used as written."""
+    if promql.WINDOW_PLACEHOLDER in query:
+        return promql.raw(query.replace(promql.WINDOW_PLACEHOLDER, ctx.window))
+    sel = promql.vector_selector_text(query)
+    return promql.aggregate("sum", promql.range_call("rate", sel, ctx.window))
+
+
+def _check_events_query(value: str) -> str:
+    probe = value.replace(promql.WINDOW_PLACEHOLDER, "5m")
+    promql.check(probe)
+    if promql.WINDOW_PLACEHOLDER not in value:
+        promql.vector_selector_text(value)
+    return value
+
+
+def _bad_from_good(good: Expr, total: Expr) -> Expr:
+    # A missing "good" series means no good events, not no data: keep total's presence.
+    return promql.binary(total, "-", promql.binary(good, "or", promql.binary(promql.number("0"), "*", total)))
+
+
+def _zero_when_absent(bad: Expr, total: Expr) -> Expr:
+    # Error counters often appear only after the first error; absent bad is 0 while total exists.
+    return promql.binary(bad, "or", promql.binary(promql.number("0"), "*", total))
+
+
+def _rate(metric: str, matchers: list[str], window: str) -> Expr:
+    return promql.aggregate(
+        "sum", promql.range_call("rate", promql.vector_selector(metric, matchers), window)
+    )
+
+
+def _le_matcher(threshold_text: str) -> str:
+    # Prometheus 3 writes integer bucket bounds as "1.0"; clients and Prometheus 2 write "1".
+    if "." in threshold_text:
+        return f"le={promql.quote(threshold_text)}"
+    pattern = threshold_text + r"(\.0)?"
+    return f"le=~{promql.quote(pattern)}"
+
+
+def _latency(
+    metric: str, matchers: list[str], threshold: Decimal, histogram: str, ctx: SLIContext
+) -> SLIExpressions:
+    bound = format_decimal(threshold)
+    if histogram == "native":
+        h = _rate(metric, matchers, ctx.window)
+        total = promql.call("histogram_count", h)
+        good_fraction = promql.call("histogram_fraction", promql.number("0"), bound, h)
+        bad = promql.binary(total, "*", promql.binary(promql.number("1"), "-", good_fraction))
+        return SLIExpressions(bad=bad, total=total)
+    total = _rate(f"{metric}_count", matchers, ctx.window)
+    good = _rate(f"{metric}_bucket", [*matchers, _le_matcher(bound)], ctx.window)
+    return SLIExpressions(bad=_bad_from_good(good, total), total=total)
+
+
+_NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!="}
+Comparison = Literal["<", "<=", ">", ">=", "=="]
+
+
+def _threshold(expr: Expr, op: str, value: Decimal) -> SLIExpressions:
+    # Good time: the comparison holds. bad = series breaking it, total = series present.
+    broken = promql.binary(expr, _NEGATION[op], promql.number(format_decimal(value)), "bool")
+    return SLIExpressions(
+        bad=promql.aggregate("sum", broken),
+        total=promql.aggregate("count", expr),
+        time_based=True,
+    )
+
+
+def _duration_seconds(value: str) -> Decimal:
+    return Decimal(parse_duration_ms(value)) / 1000
+
+
+Matchers = Annotated[str, Field(description='label matchers, like job="api", code!="404"')]
+
+
+def _check_matchers(value: str) -> str:
+    promql.parse_matchers(value)
+    return value
+
+
+def _fmt(template: str, ctx: SLIContext) -> str:
+    return template.format(service=ctx.service, stack=ctx.stack)
+
+
+# --- generic kinds -----------------------------------------------------------
+
+
+class RatioSLI(_Kind):
+    """Bad (or good) events over total events."""
+
+    kind: Literal["ratio"]
+    bad: str | None = Field(None, description="selector of bad events, or PromQL with {{window}}")
+    good: str | None = Field(None, description="selector of good events, or PromQL with {{window}}")
+    total: str = Field(description="selector of all events, or PromQL with {{window}}")
+
+    _check = field_validator("bad", "good", "total")(
+        lambda v: None if v is None else _check_events_query(v)
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RatioSLI:
+        if (self.bad is None) == (self.good is None):
+            raise ValueError("give exactly one of `bad` and `good`")
+        return self
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        total = _events(self.total, ctx)
+        if self.bad is not None:
+            return SLIExpressions(bad=_zero_when_absent(_events(self.bad, ctx), total), total=total)
+        assert self.good is not None
+        return SLIExpressions(bad=_bad_from_good(_events(self.good, ctx), total), total=total)
+
+
+class LatencySLI(_Kind):
+    """"99% of requests under 300ms" from a histogram."""
+
+    kind: Literal["latency"]
+    metric: str = Field(description="histogram name without _bucket/_count, like http_request_duration_seconds")
+    selector: Matchers = ""
+    threshold: str = Field(description="latency bound, like 300ms; a bucket boundary for classic histograms")
+    histogram: Literal["classic", "native"] = "classic"
+    unit: Literal["seconds", "milliseconds"] = "seconds"
+
+    _check_sel = field_validator("selector")(_check_matchers)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_name(cls, v: str) -> str:
+        if not promql.is_metric_name(v):
+            raise ValueError(f"{v!r} is not a metric name")
+        return v
+
+    @field_validator("threshold")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration_ms(v)
+        return v
+
+    def bound(self) -> Decimal:
+        seconds = _duration_seconds(self.threshold)
+        return seconds * 1000 if self.unit == "milliseconds" else seconds
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        return _latency(self.metric, promql.parse_matchers(self.selector), self.bound(), self.histogram, ctx)
+
+
+class ThresholdSLI(_Kind):
+    """Good time: a gauge expression compared with a value at every evaluation."""
+
+    kind: Literal["threshold"]
+    expr: str = Field(description="instant-vector PromQL; every series counts")
+    op: Comparison = Field(description="comparison that holds when things are good")
+    value: Decimal
+
+    @field_validator("expr")
+    @classmethod
+    def _expr(cls, v: str) -> str:
+        promql.check(v)
+        return v
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        return _threshold(promql.raw(self.expr), self.op, self.value)
+
+
+# --- built-in templates --------------------------------------------------------
+
+
+class _HTTPErrors(_Kind):
+    selector: Matchers = Field('job="{service}"', description="matchers for the service's series; {service} and {stack} are substituted")
+    error_codes: str = Field("5..", description="regular expression of status codes that count as errors")
+    _check_sel = field_validator("selector")(_check_matchers)
+
+    _metric: ClassVar[str]
+    _code_label: ClassVar[str]
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        base = promql.parse_matchers(_fmt(self.selector, ctx))
+        total = _rate(self._metric, base, ctx.window)
+        bad = _rate(self._metric, [*base, f"{self._code_label}=~{promql.quote(self.error_codes)}"], ctx.window)
+        return SLIExpressions(bad=_zero_when_absent(bad, total), total=total)
+
+
+class _HTTPLatency(_Kind):
+    selector: Matchers = Field('job="{service}"', description="matchers for the service's series; {service} and {stack} are substituted")
+    threshold: str = Field(description="latency bound, like 300ms")
+    histogram: Literal["classic", "native"] = "classic"
+
+    _metric: ClassVar[str]
+    _check_sel = field_validator("selector")(_check_matchers)
+
+    @field_validator("threshold")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration_ms(v)
+        return v
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        matchers = promql.parse_matchers(_fmt(self.selector, ctx))
+        return _latency(self._metric, matchers, _duration_seconds(self.threshold), self.histogram, ctx)
+
+
+class TraefikErrors(_HTTPErrors):
+    """Traefik's per-service request counter (traefik_service_requests_total)."""
+
+    kind: Literal["traefik-errors"]
+    selector: Matchers = Field('service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label")
+    _metric: ClassVar[str] = "traefik_service_requests_total"
+    _code_label: ClassVar[str] = "code"
+
+
+class TraefikLatency(_HTTPLatency):
+    """Traefik's per-service request duration histogram."""
+
+    kind: Literal["traefik-latency"]
+    selector: Matchers = Field('service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label")
+    _metric: ClassVar[str] = "traefik_service_request_duration_seconds"
+
+
+class PrometheusClientErrors(_HTTPErrors):
+    """The prometheus-client convention: http_requests_total with a `code` label."""
+
+    kind: Literal["prometheus-client-errors"]
+    _metric: ClassVar[str] = "http_requests_total"
+    _code_label: ClassVar[str] = "code"
+
+
+class PrometheusClientLatency(_HTTPLatency):
+    """The prometheus-client convention: http_request_duration_seconds histogram."""
+
+    kind: Literal["prometheus-client-latency"]
+    _metric: ClassVar[str] = "http_request_duration_seconds"
+
+
+class OTelHTTPErrors(_HTTPErrors):
+    """OpenTelemetry semantic conventions: http.server.request.duration, counted."""
+
+    kind: Literal["otel-http-errors"]
+    _metric: ClassVar[str] = "http_server_request_duration_seconds_count"
+    _code_label: ClassVar[str] = "http_response_status_code"
+
+
+class OTelHTTPLatency(_HTTPLatency):
+    """OpenTelemetry semantic conventions: http.server.request.duration histogram."""
+
+    kind: Literal["otel-http-latency"]
+    _metric: ClassVar[str] = "http_server_request_duration_seconds"
+
+
+_SWARM_SERVICE = 'container_label_com_docker_swarm_service_name="{stack}_{service}"'
+
+
+class CAdvisorCPU(_Kind):
+    """CPU of each task of a Swarm service under a share of its limit (cAdvisor)."""
+
+    kind: Literal["cadvisor-cpu"]
+    selector: Matchers = Field(_SWARM_SERVICE, description="matchers for the service's containers")
+    below: Decimal = Field(Decimal("0.8"), gt=0, description="good while usage/limit is below this")
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        m = promql.parse_matchers(_fmt(self.selector, ctx))
+        usage = promql.aggregate(
+            "sum",
+            promql.range_call("rate", promql.vector_selector("container_cpu_usage_seconds_total", m), ctx.window),
+            by=("id",),
+        )
+        limit = promql.aggregate(
+            "sum",
+            promql.binary(
+                promql.vector_selector("container_spec_cpu_quota", m),
+                "/",
+                promql.vector_selector("container_spec_cpu_period", m),
+            ),
+            by=("id",),
+        )
+        return _threshold(promql.binary(usage, "/", limit), "<", self.below)
+
+
+class CAdvisorMemory(_Kind):
+    """Working-set memory of each task of a Swarm service under a share of its limit."""
+
+    kind: Literal["cadvisor-memory"]
+    selector: Matchers = Field(_SWARM_SERVICE, description="matchers for the service's containers")
+    below: Decimal = Field(Decimal("0.9"), gt=0, description="good while working set/limit is below this")
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        m = promql.parse_matchers(_fmt(self.selector, ctx))
+        used = promql.aggregate("sum", promql.vector_selector("container_memory_working_set_bytes", m), by=("id",))
+        limit = promql.aggregate(
+            "sum",
+            promql.binary(promql.vector_selector("container_spec_memory_limit_bytes", m), ">", promql.number("0")),
+            by=("id",),
+        )
+        return _threshold(promql.binary(used, "/", limit), "<", self.below)
+
+
+class NodeDisk(_Kind):
+    """Free disk space above a share of the file system (node-exporter)."""
+
+    kind: Literal["node-disk"]
+    selector: Matchers = Field('mountpoint="/"', description="matchers for node_filesystem_* series")
+    free_above: Decimal = Field(Decimal("0.1"), gt=0, lt=1, description="good while avail/size is above this")
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        m = promql.parse_matchers(_fmt(self.selector, ctx))
+        free = promql.binary(
+            promql.vector_selector("node_filesystem_avail_bytes", m),
+            "/",
+            promql.vector_selector("node_filesystem_size_bytes", m),
+        )
+        return _threshold(free, ">", self.free_above)
+
+
+class SwarmReplicas(_Kind):
+    """Running replicas at least the desired count (our Swarm exporter)."""
+
+    kind: Literal["swarm-replicas"]
+    selector: Matchers = Field(
+        f'{naming.SWARM_LABEL_SERVICE}="{{stack}}_{{service}}"', description="matchers for the exporter's service series"
+    )
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        m = promql.parse_matchers(_fmt(self.selector, ctx))
+        shortfall = promql.binary(
+            promql.vector_selector(naming.SWARM_SERVICE_REPLICAS_RUNNING, m),
+            "-",
+            promql.vector_selector(naming.SWARM_SERVICE_REPLICAS_DESIRED, m),
+        )
+        return _threshold(shortfall, ">=", Decimal(0))
+
+
+SLI = Annotated[
+    RatioSLI
+    | LatencySLI
+    | ThresholdSLI
+    | TraefikErrors
+    | TraefikLatency
+    | PrometheusClientErrors
+    | PrometheusClientLatency
+    | OTelHTTPErrors
+    | OTelHTTPLatency
+    | CAdvisorCPU
+    | CAdvisorMemory
+    | NodeDisk
+    | SwarmReplicas,
+    Field(discriminator="kind"),
+]
