@@ -38,7 +38,7 @@ class Bundle:
 
 
 def compile_services(services: list[LoadedService], options: CompileOptions) -> Bundle:
-    units, warnings = units_of(services)
+    units, warnings = units_of(services, options.rate_window)
     files: dict[str, str] = {}
     for u, rf in zip(units, rule_files(units, options), strict=True):
         header = _HEADER.format(version=__version__, sources=u.file)

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, naming
+from .duration import format_duration, parse_duration_ms
 from .bundle import MANIFEST, build, stale_files, write
 from .check import PromtoolMissing, check_bundle, find_promtool
 from .compile.rules import CompileOptions
@@ -46,19 +47,31 @@ def cli() -> None:
     """Compile SLO files into a Prometheus rule bundle and prove it with promtool."""
 
 
+def _rate_window(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        ms = parse_duration_ms(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    if ms > naming.DASHBOARD_WINDOW_MS:
+        raise click.BadParameter("must be at most 5m, the shortest alert window")
+    return format_duration(ms)
+
+
 @cli.command("build")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", default="build", show_default=True, help="Bundle directory.")
 @click.option("--check", "check_stale", is_flag=True, help="Write nothing; exit 1 if the bundle on disk is stale.")
 @click.option("--explain", is_flag=True, help="Print each tier's factor, windows and timings.")
 @click.option("--runbook-base-url", default="", help="Prefix of runbook links in alerts (default: bundle paths).")
+@click.option("--rate-window", default=naming.DEFAULT_RATE_WINDOW, show_default=True, callback=_rate_window,
+              help="Rate window of the SLI source rules: your rule evaluation interval, at least 2 scrape intervals.")
 @_output
 @click.pass_context
 def build_cmd(ctx: click.Context, paths: tuple[str, ...], out_dir: str, check_stale: bool, explain: bool,
-              runbook_base_url: str, output: str) -> None:
+              runbook_base_url: str, rate_window: str, output: str) -> None:
     """Validate SLO files (default: slos/) and write the bundle."""
     try:
-        bundle = build(list(paths) or ["slos"], CompileOptions(runbook_base_url=runbook_base_url))
+        bundle = build(list(paths) or ["slos"], CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window))
     except InputErrors as e:
         ctx.exit(_input_errors(e.errors, output))
     payload: dict[str, Any] = {

@@ -46,8 +46,12 @@ RESERVED_LABELS: Final = frozenset(
     }
 )
 
-# The short window every longer window is built from.
-BASE_WINDOW: Final = "5m"
+# The rate window of the SLI source rules, from which every alert window is built. Set it
+# to the rule evaluation interval (at least two scrape intervals): a longer one delays the
+# fast page by half its length, because sum_over_time counts recent events only in part.
+DEFAULT_RATE_WINDOW: Final = "1m"
+# Always recorded as a ratio, for dashboards, even when no tier uses it.
+DASHBOARD_WINDOW_MS: Final = 300_000
 
 # Metrics published by our Swarm exporter that built-in templates read. The exporter
 # imports these names, so a template can never name a metric the exporter lacks.

@@ -30,6 +30,7 @@ Rule = dict[str, Any]
 @dataclass(frozen=True)
 class CompileOptions:
     runbook_base_url: str = ""  # prefix for runbook links; empty: paths inside the bundle
+    rate_window: str = naming.DEFAULT_RATE_WINDOW  # of the SLI source rules; see naming
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _record(name: str, expr: promql.Expr | str, labels: dict[str, str]) -> Rule:
 
 
 def sli_rules(u: Unit) -> list[Rule]:
-    w = naming.BASE_WINDOW
+    w = u.rate_window
     return [
         _record(naming.windowed(naming.BAD_RATE, w), u.sli.bad, u.labels),
         _record(naming.windowed(naming.TOTAL_RATE, w), u.sli.total, u.labels),
@@ -74,7 +75,7 @@ def sli_rules(u: Unit) -> list[Rule]:
 
 
 def _ratio(u: Unit, window: str) -> promql.Expr:
-    base = naming.BASE_WINDOW
+    base = u.rate_window
     bad = u.series(naming.BAD_RATE, base)
     total = u.series(naming.TOTAL_RATE, base)
     if window == base:
@@ -89,9 +90,8 @@ def _ratio(u: Unit, window: str) -> promql.Expr:
 def burn_rules(u: Unit, options: CompileOptions) -> list[Rule]:
     rules: list[Rule] = []
     budget = promql.number(u.budget_text)
-    windows = [naming.BASE_WINDOW] + [
-        format_duration(ms) for ms in windows_ms(tuple(a.tier for a in u.tiers)) if format_duration(ms) != naming.BASE_WINDOW
-    ]
+    windows_set = set(windows_ms(tuple(a.tier for a in u.tiers))) | {naming.DASHBOARD_WINDOW_MS}
+    windows = [format_duration(ms) for ms in sorted(windows_set)]
     for w in windows:
         rules.append(_record(naming.windowed(naming.ERROR_RATIO, w), _ratio(u, w), u.labels))
     for w in windows:
@@ -115,7 +115,7 @@ def _tier_alert(u: Unit, active: ActiveTier, options: CompileOptions) -> Rule:
     guard = u.slo.alerting.min_events
     if guard is not None:
         events = promql.binary(
-            promql.Expr(f"avg_over_time({u.series(naming.TOTAL_RATE, naming.BASE_WINDOW)}[{t.long}])", True),
+            promql.Expr(f"avg_over_time({u.series(naming.TOTAL_RATE, u.rate_window)}[{t.long}])", True),
             "*",
             promql.number(str(t.long_ms // 1000)),
         )
@@ -143,7 +143,7 @@ def _tier_alert(u: Unit, active: ActiveTier, options: CompileOptions) -> Rule:
 
 
 def _missing_alert(u: Unit, options: CompileOptions) -> Rule:
-    total = u.series(naming.TOTAL_RATE, naming.BASE_WINDOW)
+    total = u.series(naming.TOTAL_RATE, u.rate_window)
     expr = promql.call("absent", total)
     labels = {
         naming.LABEL_SEVERITY: "ticket",

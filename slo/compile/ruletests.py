@@ -35,7 +35,7 @@ _BASIC_STEPS = 60  # 1h at 1m: the error ratio is constant from t=0, so every wi
 
 
 def _series(u: Unit, template: str) -> str:
-    return str(promql.selector(naming.windowed(template, naming.BASE_WINDOW), u.labels))
+    return str(promql.selector(naming.windowed(template, u.rate_window), u.labels))
 
 
 def _traffic(u: Unit) -> tuple[int, Fraction]:

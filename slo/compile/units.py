@@ -34,6 +34,7 @@ class Unit:
     tiers: tuple[ActiveTier, ...]
     sli: SLIExpressions
     file: str
+    rate_window: str
 
     @property
     def labels(self) -> dict[str, str]:
@@ -70,7 +71,9 @@ class Unit:
         return format_decimal(self.target)
 
 
-def units_of(services: list[LoadedService]) -> tuple[list[Unit], list[Warning_]]:
+def units_of(
+    services: list[LoadedService], rate_window: str = naming.DEFAULT_RATE_WINDOW
+) -> tuple[list[Unit], list[Warning_]]:
     units: list[Unit] = []
     warnings: list[Warning_] = []
     for loaded in services:
@@ -78,7 +81,7 @@ def units_of(services: list[LoadedService]) -> tuple[list[Unit], list[Warning_]]
         for slo in svc.slos:
             many = len(slo.objectives) > 1
             for obj in slo.objectives:
-                unit = _unit(loaded, slo, obj, many)
+                unit = _unit(loaded, slo, obj, many, rate_window)
                 units.append(unit)
                 for active in unit.tiers:
                     if active.factor < 1:
@@ -93,7 +96,7 @@ def units_of(services: list[LoadedService]) -> tuple[list[Unit], list[Warning_]]
     return units, warnings
 
 
-def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool) -> Unit:
+def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool, rate_window: str) -> Unit:
     svc = loaded.spec
     sli = slo.sli
     if obj.threshold is not None:
@@ -101,7 +104,7 @@ def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool) -> Un
     period_ms = parse_duration_ms(slo.period)
     enabled = [t for t in TIERS if slo.alerting.tiers.get(t.id, True)]  # type: ignore[call-overload]
     budget = (Decimal(100) - obj.target) / Decimal(100)
-    exprs = sli.expressions(SLIContext(svc.service, svc.stack, naming.BASE_WINDOW))
+    exprs = sli.expressions(SLIContext(svc.service, svc.stack, rate_window))
     if slo.budgeting == "timeslices" and not exprs.time_based:
         exprs = _timeslices(exprs, budget)
     return Unit(
@@ -115,6 +118,7 @@ def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool) -> Un
         tiers=tuple(ActiveTier(t, factor(t, period_ms)) for t in enabled),
         sli=exprs,
         file=loaded.file,
+        rate_window=rate_window,
     )
 
 
