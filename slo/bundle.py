@@ -55,7 +55,11 @@ def build(paths: Sequence[str], options: CompileOptions) -> Bundle:
 
 
 def _manifest(files: dict[str, str], units: list[Unit], services: list[LoadedService]) -> str:
-    rules = sum(text.count("\n  - record: ") + text.count("\n  - alert: ") for p, text in files.items() if p.startswith("prometheus/rules/"))
+    rules = sum(
+        text.count("\n  - record: ") + text.count("\n  - alert: ")
+        for p, text in files.items()
+        if p.startswith("prometheus/rules/")
+    )
     body = {
         "generator": f"swarm-slo {__version__}",
         "sources": sorted({s.file for s in services}),

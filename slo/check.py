@@ -49,7 +49,7 @@ def promtool_version(promtool: str) -> str:
 
 
 def _files(root: str, suffix: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for base, _, names in os.walk(root):
         found.extend(os.path.join(base, n) for n in names if n.endswith(suffix))
     return sorted(found)

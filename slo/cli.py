@@ -13,10 +13,10 @@ from typing import Any
 import click
 
 from . import __version__, naming
-from .duration import format_duration, parse_duration_ms
 from .bundle import MANIFEST, build, stale_files, write
 from .check import PromtoolMissing, check_bundle, find_promtool
 from .compile.rules import CompileOptions
+from .duration import format_duration, parse_duration_ms
 from .errors import InputError, InputErrors
 from .load import load_paths
 from .spec import ServiceSpec
@@ -60,18 +60,43 @@ def _rate_window(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @cli.command("build")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", default="build", show_default=True, help="Bundle directory.")
-@click.option("--check", "check_stale", is_flag=True, help="Write nothing; exit 1 if the bundle on disk is stale.")
+@click.option(
+    "--check",
+    "check_stale",
+    is_flag=True,
+    help="Write nothing; exit 1 if the bundle on disk is stale.",
+)
 @click.option("--explain", is_flag=True, help="Print each tier's factor, windows and timings.")
-@click.option("--runbook-base-url", default="", help="Prefix of runbook links in alerts (default: bundle paths).")
-@click.option("--rate-window", default=naming.DEFAULT_RATE_WINDOW, show_default=True, callback=_rate_window,
-              help="Rate window of the SLI source rules: your rule evaluation interval, at least 2 scrape intervals.")
+@click.option(
+    "--runbook-base-url",
+    default="",
+    help="Prefix of runbook links in alerts (default: bundle paths).",
+)
+@click.option(
+    "--rate-window",
+    default=naming.DEFAULT_RATE_WINDOW,
+    show_default=True,
+    callback=_rate_window,
+    help="Rate window of the SLI source rules: your rule evaluation interval, at least 2 scrape intervals.",
+)
 @_output
 @click.pass_context
-def build_cmd(ctx: click.Context, paths: tuple[str, ...], out_dir: str, check_stale: bool, explain: bool,
-              runbook_base_url: str, rate_window: str, output: str) -> None:
+def build_cmd(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    out_dir: str,
+    check_stale: bool,
+    explain: bool,
+    runbook_base_url: str,
+    rate_window: str,
+    output: str,
+) -> None:
     """Validate SLO files (default: slos/) and write the bundle."""
     try:
-        bundle = build(list(paths) or ["slos"], CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window))
+        bundle = build(
+            list(paths) or ["slos"],
+            CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window),
+        )
     except InputErrors as e:
         ctx.exit(_input_errors(e.errors, output))
     payload: dict[str, Any] = {
@@ -96,7 +121,10 @@ def build_cmd(ctx: click.Context, paths: tuple[str, ...], out_dir: str, check_st
         if output == "json":
             _emit_json(payload)
         elif stale:
-            click.echo(f"{out_dir} is stale: {len(stale)} file(s) differ; run `slo build` and commit:", err=True)
+            click.echo(
+                f"{out_dir} is stale: {len(stale)} file(s) differ; run `slo build` and commit:",
+                err=True,
+            )
             for p in stale:
                 click.echo(f"  {p}", err=True)
         else:
@@ -111,15 +139,19 @@ def build_cmd(ctx: click.Context, paths: tuple[str, ...], out_dir: str, check_st
     for path in bundle.files:
         top = "/".join(path.split("/")[:2]) if path.startswith("prometheus/") else path.split("/")[0]
         kinds[top] = kinds.get(top, 0) + 1
-    click.echo(f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(bundle.files)} files")
+    click.echo(
+        f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(bundle.files)} files"
+    )
     for top, n in sorted(kinds.items()):
         click.echo(f"  {out_dir}/{top}{'' if top == MANIFEST else '/'}  {n} file(s)")
 
 
 def _print_explain(rows: list[dict[str, Any]]) -> None:
     for row in rows:
-        click.echo(f"{row['stack']}/{row['service']}/{row['slo']}: {row['objective_percent']}% over {row['period']} "
-                   f"(budget {row['error_budget']})")
+        click.echo(
+            f"{row['stack']}/{row['service']}/{row['slo']}: {row['objective_percent']}% over {row['period']} "
+            f"(budget {row['error_budget']})"
+        )
         for t in row["tiers"]:
             click.echo(
                 f"  {t['tier']:<12} {t['severity']:<6} {t['factor']:>7}x  {t['long_window']}/{t['short_window']:<4} "
@@ -131,7 +163,12 @@ def _print_explain(rows: list[dict[str, Any]]) -> None:
 
 @cli.command("check")
 @click.argument("bundle_dir", default="build", type=click.Path())
-@click.option("--promtool", "promtool_path", default=None, help="promtool binary (default: $PROMTOOL, then PATH).")
+@click.option(
+    "--promtool",
+    "promtool_path",
+    default=None,
+    help="promtool binary (default: $PROMTOOL, then PATH).",
+)
 @_output
 @click.pass_context
 def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, output: str) -> None:
@@ -143,20 +180,34 @@ def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, ou
         ctx.exit(EXIT_INPUT)
     result = check_bundle(bundle_dir, promtool)
     if output == "json":
-        _emit_json({"ok": result.ok, "promtool": result.promtool, "promtool_version": result.version,
-                    "rule_files": result.rule_files, "test_files": result.test_files, "failures": result.failures})
+        _emit_json(
+            {
+                "ok": result.ok,
+                "promtool": result.promtool,
+                "promtool_version": result.version,
+                "rule_files": result.rule_files,
+                "test_files": result.test_files,
+                "failures": result.failures,
+            }
+        )
     else:
         for f in result.failures:
             click.echo(f, err=True)
         state = "passed" if result.ok else "FAILED"
-        click.echo(f"promtool {result.version}: {result.rule_files} rule files checked, "
-                   f"{result.test_files} test files run: {state}")
+        click.echo(
+            f"promtool {result.version}: {result.rule_files} rule files checked, "
+            f"{result.test_files} test files run: {state}"
+        )
     ctx.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
 @cli.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--prometheus", default=None, help="Also check classic-histogram thresholds against this Prometheus.")
+@click.option(
+    "--prometheus",
+    default=None,
+    help="Also check classic-histogram thresholds against this Prometheus.",
+)
 @_output
 @click.pass_context
 def validate_cmd(ctx: click.Context, paths: tuple[str, ...], prometheus: str | None, output: str) -> None:
@@ -194,7 +245,10 @@ def json_schema() -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="slo", standalone_mode=False)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting.
+        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="slo", standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:

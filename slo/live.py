@@ -11,13 +11,14 @@ from . import promql
 from .errors import InputError
 from .load import LoadedService
 from .sli import LatencySLI
+from .yamlpos import Path
 
 __all__ = ["check_buckets"]
 
 
 def _query(base: str, expr: str, timeout: float) -> list[dict[str, object]]:
     url = base.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - user-given Prometheus URL
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
         body = json.load(resp)
     if body.get("status") != "success":
         raise RuntimeError(f"Prometheus answered {body.get('error', body)}")
@@ -33,7 +34,7 @@ def check_buckets(services: list[LoadedService], prometheus: str, timeout: float
             sli = slo.sli
             if not isinstance(sli, LatencySLI) or sli.histogram != "classic":
                 continue
-            thresholds = [(("slos", i, "sli", "threshold"), sli.bound())]
+            thresholds: list[tuple[Path, Decimal]] = [(("slos", i, "sli", "threshold"), sli.bound())]
             for j, obj in enumerate(slo.objectives):
                 if obj.threshold is not None:
                     bound = sli.model_copy(update={"threshold": obj.threshold}).bound()
@@ -42,7 +43,8 @@ def check_buckets(services: list[LoadedService], prometheus: str, timeout: float
             rows = _query(prometheus, f"count by (le) ({sel})", timeout)
             bounds = set()
             for row in rows:
-                le = row["metric"].get("le") if isinstance(row.get("metric"), dict) else None  # type: ignore[union-attr]
+                metric = row.get("metric")
+                le = metric.get("le") if isinstance(metric, dict) else None
                 try:
                     bounds.add(Decimal(str(le)))
                 except (InvalidOperation, TypeError):
@@ -53,6 +55,9 @@ def check_buckets(services: list[LoadedService], prometheus: str, timeout: float
                 elif bound not in bounds:
                     shown = ", ".join(str(b.normalize()) for b in sorted(b for b in bounds if b.is_finite()))
                     errors.append(
-                        svc.error(path, f"{bound.normalize()} is not a bucket boundary of {sli.metric} (live: {shown})")
+                        svc.error(
+                            path,
+                            f"{bound.normalize()} is not a bucket boundary of {sli.metric} (live: {shown})",
+                        )
                     )
     return errors

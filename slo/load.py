@@ -58,10 +58,7 @@ def discover(paths: Sequence[str]) -> tuple[list[str], list[InputError]]:
     for p in paths:
         if os.path.isdir(p):
             found = sorted(
-                os.path.join(root, f)
-                for root, _, names in os.walk(p)
-                for f in names
-                if f.endswith(SUFFIXES)
+                os.path.join(root, f) for root, _, names in os.walk(p) for f in names if f.endswith(SUFFIXES)
             )
             if not found:
                 errors.append(InputError(p, 1, 1, "", "no .yaml or .yml files in this directory"))
@@ -117,8 +114,34 @@ def _convert(docs: list[Document]) -> tuple[list[Converted], list[InputError]]:
     return out + conv, errors + errs
 
 
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "decimal_type": "a number",
+    "decimal_parsing": "a number",
+    "bool_type": "true or false",
+    "model_type": "a mapping",
+}
+
+
 def _kind(value: object) -> str:
-    return {list: "a list", str: "a string", type(None): "nothing"}.get(type(value), type(value).__name__)
+    names = {
+        list: "a list",
+        dict: "a mapping",
+        str: "a string",
+        bool: "true/false",
+        type(None): "nothing",
+    }
+    if type(value) in names:
+        return names[type(value)]
+    return (
+        f"the number {value}"
+        if isinstance(value, int | float) or type(value).__name__ == "Decimal"
+        else type(value).__name__
+    )
 
 
 def validate(conv: Converted) -> tuple[ServiceSpec | None, list[InputError]]:
@@ -143,8 +166,17 @@ def _locate(conv: Converted, err: Any) -> InputError:
             msg += f" (expected one of: {', '.join(allowed)})"
         return _err(conv, path, msg, key=True)
     if kind == "missing":
-        return _err(conv, path[:-1] if leftover == () else path, f"missing required field {err['loc'][-1]!r}", field_path=(*path,))
-    if kind == "union_tag_not_found":
+        return _err(
+            conv,
+            path[:-1] if leftover == () else path,
+            f"missing required field {err['loc'][-1]!r}",
+            field_path=(*path,),
+        )
+    if kind in _TYPE_NAMES:
+        msg = f"expected {_TYPE_NAMES[kind]}, got {_kind(err.get('input'))}"
+    elif path and path[-1] == "target" and kind in ("less_than", "greater_than"):
+        msg = f"an objective is a percent between 0 and 100, exclusive; got {err.get('input')}"
+    elif kind == "union_tag_not_found":
         msg = "missing `kind`: say which SLI this is (" + ", ".join(_sli_kinds()) + ")"
     elif kind == "union_tag_invalid":
         msg = f"unknown SLI kind {err['input'].get('kind')!r}; expected one of: " + ", ".join(_sli_kinds())
@@ -164,10 +196,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, tuple[Any, ...]]:
     path: list[str | int] = []
     cur = data
     for i, seg in enumerate(loc):
-        if isinstance(cur, dict) and seg in cur:
-            path.append(seg)
-            cur = cur[seg]
-        elif isinstance(cur, list) and isinstance(seg, int) and seg < len(cur):
+        if (isinstance(cur, dict) and seg in cur) or (
+            isinstance(cur, list) and isinstance(seg, int) and seg < len(cur)
+        ):
             path.append(seg)
             cur = cur[seg]
         elif i == len(loc) - 1:
@@ -240,19 +271,33 @@ def _semantic_checks(spec: ServiceSpec, conv: Converted) -> list[InputError]:
     seen: dict[str, int] = {}
     for i, slo in enumerate(spec.slos):
         if slo.name in seen:
-            errors.append(_err(conv, ("slos", i, "name"), f"duplicate SLO name {slo.name!r} (also slos[{seen[slo.name]}])"))
+            errors.append(
+                _err(
+                    conv,
+                    ("slos", i, "name"),
+                    f"duplicate SLO name {slo.name!r} (also slos[{seen[slo.name]}])",
+                )
+            )
         seen.setdefault(slo.name, i)
         names: dict[str, int] = {}
         for j, obj in enumerate(slo.objectives):
             oname = obj.name or obj.default_name()
             if oname in names:
                 errors.append(
-                    _err(conv, ("slos", i, "objectives", j), f"two objectives are both named {oname!r}; set `name` on one")
+                    _err(
+                        conv,
+                        ("slos", i, "objectives", j),
+                        f"two objectives are both named {oname!r}; set `name` on one",
+                    )
                 )
             names.setdefault(oname, j)
             if obj.threshold is not None and slo.sli.kind not in _LATENCY_KINDS:
                 errors.append(
-                    _err(conv, ("slos", i, "objectives", j, "threshold"), f"only latency SLIs take a threshold, not {slo.sli.kind!r}")
+                    _err(
+                        conv,
+                        ("slos", i, "objectives", j, "threshold"),
+                        f"only latency SLIs take a threshold, not {slo.sli.kind!r}",
+                    )
                 )
     return errors
 
@@ -265,7 +310,11 @@ def _cross_checks(loaded: list[tuple[LoadedService, Converted]]) -> list[InputEr
         if key in first:
             other = first[key]
             errors.append(
-                _err(conv, ("service",), f"service {key[1]!r} of stack {key[0]!r} is also defined at {other.file}:{other.line}")
+                _err(
+                    conv,
+                    ("service",),
+                    f"service {key[1]!r} of stack {key[0]!r} is also defined at {other.file}:{other.line}",
+                )
             )
         else:
             first[key] = svc

@@ -98,7 +98,10 @@ def binary(left: Expr, op: str, right: Expr, modifier: str = "") -> Expr:
 
 def check(text: str) -> None:
     """Raise ValueError with the parser's message when `text` is not valid PromQL."""
-    promql_parser.parse(text)
+    try:
+        promql_parser.parse(text)
+    except ValueError as e:
+        raise ValueError(f"not valid PromQL: {e}") from None
 
 
 def parse_matchers(text: str) -> list[str]:
@@ -113,7 +116,7 @@ def parse_matchers(text: str) -> list[str]:
         return []
     node = promql_parser.parse("__probe__{" + body + "}")
     if not isinstance(node, promql_parser.VectorSelector):
-        raise ValueError("expected label matchers like job=\"api\"")
+        raise ValueError('expected label matchers like job="api"')
     out = []
     for m in node.matchers.matchers:
         if m.name == "__name__":
@@ -139,7 +142,7 @@ def vector_selector_text(text: str) -> Expr:
     node = promql_parser.parse(text)
     if not isinstance(node, promql_parser.VectorSelector):
         raise ValueError(
-            "expected a series selector like http_requests_total{job=\"api\"}, or PromQL "
+            'expected a series selector like http_requests_total{job="api"}, or PromQL '
             f"that contains {WINDOW_PLACEHOLDER}"
         )
     if node.offset is not None or node.at is not None:

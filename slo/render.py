@@ -61,12 +61,12 @@ def _emit(value: Any, indent: int, out: list[str]) -> None:
                 sub: list[str] = []
                 _emit(item, indent + 2, sub)
                 first = sub[0]
-                sub[0] = f"{pad}- {first[indent + 2:]}"
+                sub[0] = f"{pad}- {first[indent + 2 :]}"
                 out.extend(sub)
             elif isinstance(item, list) and item:
                 sub = []
                 _emit(item, indent + 2, sub)
-                sub[0] = f"{pad}- {sub[0][indent + 2:]}"
+                sub[0] = f"{pad}- {sub[0][indent + 2 :]}"
                 out.extend(sub)
             else:
                 out.append(f"{pad}- {_inline(item)}\n")

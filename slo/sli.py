@@ -71,9 +71,7 @@ def _zero_when_absent(bad: Expr, total: Expr) -> Expr:
 
 
 def _rate(metric: str, matchers: list[str], window: str) -> Expr:
-    return promql.aggregate(
-        "sum", promql.range_call("rate", promql.vector_selector(metric, matchers), window)
-    )
+    return promql.aggregate("sum", promql.range_call("rate", promql.vector_selector(metric, matchers), window))
 
 
 def _le_matcher(threshold_text: str) -> str:
@@ -84,9 +82,7 @@ def _le_matcher(threshold_text: str) -> str:
     return f"le=~{promql.quote(pattern)}"
 
 
-def _latency(
-    metric: str, matchers: list[str], threshold: Decimal, histogram: str, ctx: SLIContext
-) -> SLIExpressions:
+def _latency(metric: str, matchers: list[str], threshold: Decimal, histogram: str, ctx: SLIContext) -> SLIExpressions:
     bound = format_decimal(threshold)
     if histogram == "native":
         h = _rate(metric, matchers, ctx.window)
@@ -140,9 +136,7 @@ class RatioSLI(_Kind):
     good: str | None = Field(None, description="selector of good events, or PromQL with {{window}}")
     total: str = Field(description="selector of all events, or PromQL with {{window}}")
 
-    _check = field_validator("bad", "good", "total")(
-        lambda v: None if v is None else _check_events_query(v)
-    )
+    _check = field_validator("bad", "good", "total")(lambda v: None if v is None else _check_events_query(v))
 
     @model_validator(mode="after")
     def _one_of(self) -> RatioSLI:
@@ -159,7 +153,7 @@ class RatioSLI(_Kind):
 
 
 class LatencySLI(_Kind):
-    """"99% of requests under 300ms" from a histogram."""
+    """ "99% of requests under 300ms" from a histogram."""
 
     kind: Literal["latency"]
     metric: str = Field(description="histogram name without _bucket/_count, like http_request_duration_seconds")
@@ -213,7 +207,10 @@ class ThresholdSLI(_Kind):
 
 
 class _HTTPErrors(_Kind):
-    selector: Matchers = Field('job="{service}"', description="matchers for the service's series; {service} and {stack} are substituted")
+    selector: Matchers = Field(
+        'job="{service}"',
+        description="matchers for the service's series; {service} and {stack} are substituted",
+    )
     error_codes: str = Field("5..", description="regular expression of status codes that count as errors")
     _check_sel = field_validator("selector")(_check_matchers)
 
@@ -223,12 +220,19 @@ class _HTTPErrors(_Kind):
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         base = promql.parse_matchers(_fmt(self.selector, ctx))
         total = _rate(self._metric, base, ctx.window)
-        bad = _rate(self._metric, [*base, f"{self._code_label}=~{promql.quote(self.error_codes)}"], ctx.window)
+        bad = _rate(
+            self._metric,
+            [*base, f"{self._code_label}=~{promql.quote(self.error_codes)}"],
+            ctx.window,
+        )
         return SLIExpressions(bad=_zero_when_absent(bad, total), total=total)
 
 
 class _HTTPLatency(_Kind):
-    selector: Matchers = Field('job="{service}"', description="matchers for the service's series; {service} and {stack} are substituted")
+    selector: Matchers = Field(
+        'job="{service}"',
+        description="matchers for the service's series; {service} and {stack} are substituted",
+    )
     threshold: str = Field(description="latency bound, like 300ms")
     histogram: Literal["classic", "native"] = "classic"
 
@@ -250,7 +254,9 @@ class TraefikErrors(_HTTPErrors):
     """Traefik's per-service request counter (traefik_service_requests_total)."""
 
     kind: Literal["traefik-errors"]
-    selector: Matchers = Field('service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label")
+    selector: Matchers = Field(
+        'service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label"
+    )
     _metric: ClassVar[str] = "traefik_service_requests_total"
     _code_label: ClassVar[str] = "code"
 
@@ -259,7 +265,9 @@ class TraefikLatency(_HTTPLatency):
     """Traefik's per-service request duration histogram."""
 
     kind: Literal["traefik-latency"]
-    selector: Matchers = Field('service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label")
+    selector: Matchers = Field(
+        'service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label"
+    )
     _metric: ClassVar[str] = "traefik_service_request_duration_seconds"
 
 
@@ -334,7 +342,11 @@ class CAdvisorMemory(_Kind):
         used = promql.aggregate("sum", promql.vector_selector("container_memory_working_set_bytes", m), by=("id",))
         limit = promql.aggregate(
             "sum",
-            promql.binary(promql.vector_selector("container_spec_memory_limit_bytes", m), ">", promql.number("0")),
+            promql.binary(
+                promql.vector_selector("container_spec_memory_limit_bytes", m),
+                ">",
+                promql.number("0"),
+            ),
             by=("id",),
         )
         return _threshold(promql.binary(used, "/", limit), "<", self.below)
@@ -362,7 +374,8 @@ class SwarmReplicas(_Kind):
 
     kind: Literal["swarm-replicas"]
     selector: Matchers = Field(
-        f'{naming.SWARM_LABEL_SERVICE}="{{stack}}_{{service}}"', description="matchers for the exporter's service series"
+        f'{naming.SWARM_LABEL_SERVICE}="{{stack}}_{{service}}"',
+        description="matchers for the exporter's service series",
     )
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:

@@ -17,7 +17,7 @@ from .duration import format_decimal, parse_duration_ms
 from .sli import SLI
 from .windows import TIER_IDS
 
-__all__ = ["SPEC_VERSION", "Alerting", "Objective", "ServiceSpec", "SLOSpec"]
+__all__ = ["SPEC_VERSION", "Alerting", "Objective", "SLOSpec", "ServiceSpec"]
 
 SPEC_VERSION = "swarm-slo/v1"
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
@@ -37,8 +37,6 @@ def _name(v: str) -> str:
     return v
 
 
-
-
 def _check_labels(v: dict[str, str]) -> dict[str, str]:
     for key in v:
         if not _LABEL.match(key) or key.startswith("__"):
@@ -55,7 +53,11 @@ def _duration(v: str) -> str:
 
 def _objective(v: object) -> object:
     # "objectives: [99.9]" is shorthand for "objectives: [{target: 99.9}]".
-    return {"target": v} if isinstance(v, int | float | Decimal) and not isinstance(v, bool) else v
+    if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
+        return {"target": v}
+    if not isinstance(v, dict):
+        raise ValueError(f"expected a percent like 99.9, or a mapping like {{target: 99.9}}; got {v!r}")
+    return v
 
 
 class Objective(_Model):
@@ -80,7 +82,9 @@ class Alerting(_Model):
     annotations: dict[str, str] = Field(default_factory=dict, description="extra annotations on every alert")
     runbook_url: str | None = Field(None, description="replaces the generated runbook link")
     min_events: int | None = Field(
-        None, ge=1, description="low-traffic guard: burn-rate alerts need this many events in the long window"
+        None,
+        ge=1,
+        description="low-traffic guard: burn-rate alerts need this many events in the long window",
     )
     no_data: bool = Field(True, description="alert when the SLI's series are absent")
     no_data_for: str = Field("10m", description="how long the SLI must be absent before alerting")
@@ -104,14 +108,14 @@ class SLOSpec(_Model):
     period: str = Field("30d", description="rolling window, whole days: 30d, 28d, 7d")
     budgeting: Literal["occurrences", "timeslices"] = "occurrences"
     sli: SLI
-    alerting: Alerting = Field(default_factory=Alerting)
+    alerting: Alerting = Alerting()
 
     _n = field_validator("name")(_name)
     _p = field_validator("period")(_period)
 
 
 class ServiceSpec(_Model):
-    version: Literal["swarm-slo/v1"] = Field(SPEC_VERSION, description="file format version")
+    version: Literal["swarm-slo/v1"] = Field("swarm-slo/v1", description="file format version")
     service: str = Field(description="Swarm service name, without the stack prefix")
     stack: str = Field(description="Swarm stack (namespace) the service belongs to")
     team: str = Field(description="owning team; alerts route on it")

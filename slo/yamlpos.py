@@ -60,7 +60,15 @@ def read_documents(file: str, raw: bytes) -> tuple[list[Document], list[InputErr
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        return [], [InputError(file, line, col, "", f"invalid UTF-8 byte 0x{raw[e.start]:02x}; save the file as UTF-8")]
+        return [], [
+            InputError(
+                file,
+                line,
+                col,
+                "",
+                f"invalid UTF-8 byte 0x{raw[e.start]:02x}; save the file as UTF-8",
+            )
+        ]
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
@@ -77,17 +85,17 @@ def read_documents(file: str, raw: bytes) -> tuple[list[Document], list[InputErr
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        errors.append(InputError(file, line, col, "", _yaml_message(e)))
+        lines = text.splitlines()
+        at = lines[line - 1][col - 1 : col] if line <= len(lines) else ""
+        message = "tab character: indent YAML with spaces" if at == "\t" else _yaml_message(e)
+        errors.append(InputError(file, line, col, "", message))
     if not docs and not errors:
         errors.append(InputError(file, 1, 1, "", "the file holds no YAML document"))
     return docs, errors
 
 
 def _yaml_message(e: yaml.MarkedYAMLError) -> str:
-    problem = e.problem or str(e)
-    if "'\\t'" in problem:
-        return "tab character: YAML indentation must use spaces"
-    return f"not valid YAML: {problem}"
+    return f"not valid YAML: {e.problem or e}"
 
 
 def _convert(node: yaml.Node, path: Path, doc: Document, errors: list[InputError]) -> object:
@@ -106,7 +114,12 @@ def _convert(node: yaml.Node, path: Path, doc: Document, errors: list[InputError
             if key in out:
                 first = doc.keys[(*path, key)]
                 errors.append(
-                    InputError(doc.file, *kpos, _fmt((*path, key)), f"duplicate key {key!r} (first at line {first[0]})")
+                    InputError(
+                        doc.file,
+                        *kpos,
+                        _fmt((*path, key)),
+                        f"duplicate key {key!r} (first at line {first[0]})",
+                    )
                 )
                 continue
             doc.keys[(*path, key)] = kpos

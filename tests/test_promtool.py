@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import EXAMPLES
+
 from slo.bundle import build, write
 from slo.check import check_bundle
 from slo.compile.rules import CompileOptions

@@ -13,7 +13,6 @@ nothing and the synthetic 5m recordings fed by the test stand in for them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,7 +157,16 @@ def _missing_alert(u: Unit, options: CompileOptions) -> Rule:
         f"the metrics it reads are missing or renamed, or the service is not scraped. "
         f"Until this is fixed no burn-rate alert of this SLO can fire."
     )
-    return _alert(naming.ALERT_SLI_MISSING, expr, u.slo.alerting.no_data_for, labels, summary, description, u, options)
+    return _alert(
+        naming.ALERT_SLI_MISSING,
+        expr,
+        u.slo.alerting.no_data_for,
+        labels,
+        summary,
+        description,
+        u,
+        options,
+    )
 
 
 def period_rules(u: Unit, options: CompileOptions) -> list[Rule]:
@@ -179,8 +187,14 @@ def period_rules(u: Unit, options: CompileOptions) -> list[Rule]:
     ]
     if u.slo.alerting.budget_exhausted:
         expr = promql.binary(u.series(naming.BUDGET_REMAINING), "<", promql.number("0"))
-        labels = {naming.LABEL_SEVERITY: "ticket", naming.LABEL_TIER: "budget", **u.slo.alerting.labels}
-        summary = f"{u.service.service} ({u.service.stack}): SLO {u.slo_label} has overspent its {u.period} error budget"
+        labels = {
+            naming.LABEL_SEVERITY: "ticket",
+            naming.LABEL_TIER: "budget",
+            **u.slo.alerting.labels,
+        }
+        summary = (
+            f"{u.service.service} ({u.service.stack}): SLO {u.slo_label} has overspent its {u.period} error budget"
+        )
         description = (
             f"More than {u.budget_text} of the events of the last {u.period} were bad "
             f"(objective {u.target_text}%). Freeze risky changes until the budget recovers."

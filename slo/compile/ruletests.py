@@ -48,14 +48,17 @@ def _traffic(u: Unit) -> tuple[int, Fraction]:
 
 
 def fire_step(long_w: int, short_w: int, bad: Fraction, total: int, limit: Fraction, closed: bool) -> int | None:
-    """First step (0 = first bad sample) where both windows' ratio exceeds `limit`."""
+    """First step (0 = first bad sample) where both windows' ratio exceeds `limit`.
+
+    After n bad samples a window of w samples holds min(n, w) of them, so its ratio is
+    min(n, w) * bad / (w * total); it exceeds the limit from n = floor(limit*w*total/bad) + 1,
+    unless even a full window (ratio bad/total) stays at or under the limit.
+    """
+    if bad <= 0 or bad / total <= limit:
+        return None
     extra = 1 if closed else 0
-    for n in range(1, 4 * long_w + 1):
-        long_ratio = n * bad / ((long_w + extra) * total)
-        short_ratio = min(n, short_w + extra) * bad / ((short_w + extra) * total)
-        if long_ratio > limit and short_ratio > limit:
-            return n - 1
-    return None
+    n = max((limit * (w + extra) * total / bad) // 1 + 1 for w in (long_w, short_w))
+    return int(n) - 1
 
 
 def _expected(alert: dict[str, Any], series_labels: dict[str, str]) -> dict[str, Any]:
@@ -66,10 +69,16 @@ def _expected(alert: dict[str, Any], series_labels: dict[str, str]) -> dict[str,
 
 
 def _alert_test(step: int, step_ms: int, name: str, alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"eval_time": format_duration(step * step_ms) if step else "0s", "alertname": name, "exp_alerts": alerts}
+    return {
+        "eval_time": format_duration(step * step_ms) if step else "0s",
+        "alertname": name,
+        "exp_alerts": alerts,
+    }
 
 
-def _tier_group(u: Unit, active: ActiveTier, step_ms: int, errors_x: int | None, options: CompileOptions) -> dict[str, Any] | None:
+def _tier_group(
+    u: Unit, active: ActiveTier, step_ms: int, errors_x: int | None, options: CompileOptions
+) -> dict[str, Any] | None:
     """One scenario for one unit and tier: errors at 100% (None) or at N x the budget."""
     history = STEPS_PER_WINDOW
     total, budget = _traffic(u)
@@ -101,7 +110,10 @@ def _tier_group(u: Unit, active: ActiveTier, step_ms: int, errors_x: int | None,
         "name": f"{u.slo_label}: {what} after a clean {t.long}",
         "interval": format_duration(step_ms),
         "input_series": [
-            {"series": _series(u, naming.BAD_RATE), "values": f"0x{history} {_num(bad)}x{end - history}"},
+            {
+                "series": _series(u, naming.BAD_RATE),
+                "values": f"0x{history} {_num(bad)}x{end - history}",
+            },
             {"series": _series(u, naming.TOTAL_RATE), "values": f"{total}x{end + 1}"},
         ],
         "alert_rule_test": tests,
@@ -157,16 +169,27 @@ def _basic_file(units: list[Unit], options: CompileOptions, rule_path: str) -> d
         missing_tests.append(_alert_test(step, _BASIC_STEP_MS, naming.ALERT_SLI_MISSING, firing))
     # Alerts of the same name from different units are asserted together, so merge them.
     groups = [
-        {"name": "no errors: nothing fires", "interval": "1m", "input_series": quiet,
-         "alert_rule_test": _merge(quiet_tests)},
-        {"name": "errors exactly at the objective: nothing fires", "interval": "1m",
-         "input_series": at_objective, "alert_rule_test": _merge(objective_tests)},
+        {
+            "name": "no errors: nothing fires",
+            "interval": "1m",
+            "input_series": quiet,
+            "alert_rule_test": _merge(quiet_tests),
+        },
+        {
+            "name": "errors exactly at the objective: nothing fires",
+            "interval": "1m",
+            "input_series": at_objective,
+            "alert_rule_test": _merge(objective_tests),
+        },
     ]
     if missing_tests:
         groups.append(
-            {"name": "no SLI series: SLOSLIMissing after its for", "interval": "1m",
-             "input_series": [{"series": 'up{job="unrelated"}', "values": f"1x{max(end, max(instants) + 1)}"}],
-             "alert_rule_test": _merge(missing_tests)}
+            {
+                "name": "no SLI series: SLOSLIMissing after its for",
+                "interval": "1m",
+                "input_series": [{"series": 'up{job="unrelated"}', "values": f"1x{max(end, max(instants) + 1)}"}],
+                "alert_rule_test": _merge(missing_tests),
+            }
         )
     return {"rule_files": [rule_path], "evaluation_interval": "1m", "tests": groups}
 
@@ -176,7 +199,11 @@ def _merge(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for t in tests:
         merged.setdefault((t["eval_time"], t["alertname"]), []).extend(t["exp_alerts"])
     return [
-        {"eval_time": k[0], "alertname": k[1], "exp_alerts": sorted(v, key=lambda a: sorted(a["exp_labels"].items()))}
+        {
+            "eval_time": k[0],
+            "alertname": k[1],
+            "exp_alerts": sorted(v, key=lambda a: sorted(a["exp_labels"].items())),
+        }
         for k, v in merged.items()
     ]
 
@@ -190,7 +217,14 @@ def test_files(units: list[Unit], options: CompileOptions) -> dict[str, dict[str
         out[f"{base}/basic.test.yml"] = _basic_file([u], options, rule_path)
         for a in u.tiers:
             step_ms = a.tier.long_ms // STEPS_PER_WINDOW
-            groups = [g for g in (_tier_group(u, a, step_ms, None, options), _tier_group(u, a, step_ms, 10, options)) if g]
+            groups = [
+                g
+                for g in (
+                    _tier_group(u, a, step_ms, None, options),
+                    _tier_group(u, a, step_ms, 10, options),
+                )
+                if g
+            ]
             out[f"{base}/{a.tier.id}.test.yml"] = {
                 "rule_files": [rule_path],
                 "evaluation_interval": format_duration(step_ms),

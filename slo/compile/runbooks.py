@@ -19,7 +19,12 @@ def runbook_pages(units: list[Unit]) -> dict[str, str]:
 
 
 def _index(units: list[Unit]) -> str:
-    lines = ["# Runbooks", "", "| stack | service | SLO | objective | team | page |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Runbooks",
+        "",
+        "| stack | service | SLO | objective | team | page |",
+        "|---|---|---|---|---|---|",
+    ]
     for u in units:
         path = naming.runbook_file(u.service.stack, u.service.service, u.slo_label).removeprefix("runbooks/")
         lines.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from .. import naming, promql
 from ..duration import format_decimal, format_duration, parse_duration_ms
@@ -36,7 +37,7 @@ class Unit:
     file: str
     rate_window: str
 
-    @property
+    @cached_property
     def labels(self) -> dict[str, str]:
         """Labels on every recorded series of this unit: identity, owner and the user's."""
         out = dict(self.service.labels)
@@ -50,7 +51,7 @@ class Unit:
         )
         return dict(sorted(out.items()))
 
-    @property
+    @cached_property
     def identity(self) -> dict[str, str]:
         return {k: self.labels[k] for k in naming.IDENTITY_LABELS}
 
@@ -87,7 +88,10 @@ def units_of(
                     if active.factor < 1:
                         warnings.append(
                             Warning_(
-                                loaded.file, loaded.line, 1, f"{svc.service}/{unit.slo_label}",
+                                loaded.file,
+                                loaded.line,
+                                1,
+                                f"{svc.service}/{unit.slo_label}",
                                 f"tier {active.tier.id} burns at {format_decimal(active.factor)}x, below 1x, "
                                 f"for a {unit.period} period: it fires before the budget is at risk; "
                                 "consider turning it off under alerting.tiers",
@@ -102,7 +106,7 @@ def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool, rate_
     if obj.threshold is not None:
         sli = sli.model_copy(update={"threshold": obj.threshold})
     period_ms = parse_duration_ms(slo.period)
-    enabled = [t for t in TIERS if slo.alerting.tiers.get(t.id, True)]  # type: ignore[call-overload]
+    enabled = [t for t in TIERS if slo.alerting.tiers.get(t.id, True)]
     budget = (Decimal(100) - obj.target) / Decimal(100)
     exprs = sli.expressions(SLIContext(svc.service, svc.stack, rate_window))
     if slo.budgeting == "timeslices" and not exprs.time_based:
