@@ -105,8 +105,10 @@ def service_doc(s: int, first_slo: int, count: int) -> dict[str, object]:
         if i % 7 == 3 and sli["kind"] in ("ratio", "prometheus-client-errors", "traefik-errors"):
             slo["budgeting"] = "timeslices"
         alerting: dict[str, object] = {}
-        if slo["period"] != "30d":
-            alerting["tiers"] = {"ticket-slow": False}  # under 1x for periods below 30d
+        if slo["period"] == "28d":
+            alerting["tiers"] = {"ticket-slow": False}  # 0.93x: would fire at the objective
+        elif slo["period"] == "7d":
+            alerting["tiers"] = {"ticket-slow": False, "ticket-fast": False}  # 0.23x and 0.7x
         if i % 11 == 5:
             alerting["min_events"] = 50
             alerting["labels"] = {"component": "generated"}

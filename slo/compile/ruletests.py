@@ -8,7 +8,7 @@ into the `-slo.yml` rule file and assert, per tier, *when* it fires:
   stay silent for a whole long window;
 - errors exactly at the objective, and no errors at all: nothing fires;
 - no SLI series: SLOSLIMissing fires after its `for`, not before.
-Each tier gets a file whose evaluation step is 1/60 of its long window, so a test
+Each tier gets a file whose evaluation step is 1/24 of its long window, so a test
 costs the same for a 1h tier and a 3d tier. Values are chosen so error ratios are
 exact in binary floating point: total = 10^k events per second with bad an integer.
 
@@ -29,9 +29,9 @@ from .units import ActiveTier, Unit
 
 __all__ = ["STEPS_PER_WINDOW", "fire_step", "test_files"]
 
-STEPS_PER_WINDOW = 60
+STEPS_PER_WINDOW = 24  # divisible by 12, so each short window is a whole number of steps
 _BASIC_STEP_MS = 60_000
-_BASIC_STEPS = 60  # 1h at 1m: the error ratio is constant from t=0, so every window agrees
+_BASIC_STEPS = 12  # 12m at 1m: the error ratio is constant from t=0, so every window agrees
 
 
 def _series(u: Unit, template: str) -> str:

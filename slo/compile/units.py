@@ -79,22 +79,23 @@ def units_of(
     warnings: list[Warning_] = []
     for loaded in services:
         svc = loaded.spec
-        for slo in svc.slos:
+        for index, slo in enumerate(svc.slos):
             many = len(slo.objectives) > 1
             for obj in slo.objectives:
                 unit = _unit(loaded, slo, obj, many, rate_window)
                 units.append(unit)
                 for active in unit.tiers:
                     if active.factor < 1:
+                        where = loaded.error(("slos", index, "period"), "")
                         warnings.append(
                             Warning_(
-                                loaded.file,
-                                loaded.line,
-                                1,
-                                f"{svc.service}/{unit.slo_label}",
-                                f"tier {active.tier.id} burns at {format_decimal(active.factor)}x, below 1x, "
-                                f"for a {unit.period} period: it fires before the budget is at risk; "
-                                "consider turning it off under alerting.tiers",
+                                where.file,
+                                where.line,
+                                where.column,
+                                where.field,
+                                f"{unit.slo_label}: tier {active.tier.id} burns at {format_decimal(active.factor)}x, below 1x, "
+                                f"for a {unit.period} period: it fires even when errors are exactly at the objective; "
+                                "turn it off under alerting.tiers",
                             )
                         )
     return units, warnings
