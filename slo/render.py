@@ -8,7 +8,6 @@ with yaml.safe_load is property-tested.
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,8 @@ __all__ = ["to_yaml"]
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]*$")
 # Words YAML 1.1 (PyYAML) or 1.2 would read as something other than a string.
 _SPECIAL = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
-_NEEDS_DOUBLE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029\ufeff]")
+# Anything but printable characters (as YAML's reader defines them) goes double-quoted, escaped.
+_NEEDS_DOUBLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 
 
 def scalar(value: Any) -> str:
@@ -38,8 +38,22 @@ def scalar(value: Any) -> str:
     if _PLAIN.match(text) and text.lower() not in _SPECIAL:
         return text
     if _NEEDS_DOUBLE.search(text):
-        return json.dumps(text, ensure_ascii=False)
+        return _double_quoted(text)
     return "'" + text.replace("'", "''") + "'"
+
+
+def _double_quoted(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif _NEEDS_DOUBLE.match(ch) is None:
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _emit(value: Any, indent: int, out: list[str]) -> None:

@@ -99,7 +99,10 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str], float, float]] = {
     ),
     "prometheus-client-errors": (
         {"kind": "prometheus-client-errors", "selector": API},
-        {'http_requests_total{job="api",code="502"}': per_second(2), 'http_requests_total{job="api",code="200"}': per_second(6)},
+        {
+            'http_requests_total{job="api",code="502"}': per_second(2),
+            'http_requests_total{job="api",code="200"}': per_second(6),
+        },
         2,
         8,
     ),
@@ -188,8 +191,14 @@ def _slo_file(sli: dict[str, Any], budgeting: str = "occurrences") -> str:
     )
 
 
-def _run(promtool: Path, tmp_path: Path, sli: dict[str, Any], series: dict[str, str], expected: dict[str, float],
-         budgeting: str = "occurrences") -> None:
+def _run(
+    promtool: Path,
+    tmp_path: Path,
+    sli: dict[str, Any],
+    series: dict[str, str],
+    expected: dict[str, float],
+    budgeting: str = "occurrences",
+) -> None:
     (tmp_path / "slos").mkdir()
     (tmp_path / "slos" / "api.yaml").write_text(_slo_file(sli, budgeting))
     bundle = build([str(tmp_path / "slos")], CompileOptions())
