@@ -84,21 +84,18 @@ def units_of(
             for obj in slo.objectives:
                 unit = _unit(loaded, slo, obj, many, rate_window)
                 units.append(unit)
-                for active in unit.tiers:
-                    if active.factor < 1:
-                        where = loaded.error(("slos", index, "period"), "")
-                        warnings.append(
-                            Warning_(
-                                where.file,
-                                where.line,
-                                where.column,
-                                where.field,
-                                f"{unit.slo_label}: tier {active.tier.id} burns at {format_decimal(active.factor)}x, below 1x, "
-                                f"for a {unit.period} period: it fires even when errors are exactly at the objective; "
-                                "turn it off under alerting.tiers",
-                            )
-                        )
+                warnings.extend(_below_1x(loaded, index, unit, active) for active in unit.tiers if active.factor < 1)
     return units, warnings
+
+
+def _below_1x(loaded: LoadedService, index: int, unit: Unit, active: ActiveTier) -> Warning_:
+    where = loaded.error(("slos", index, "period"), "")
+    message = (
+        f"{unit.slo_label}: tier {active.tier.id} burns at {format_decimal(active.factor)}x, below 1x, "
+        f"for a {unit.period} period: it fires even when errors are exactly at the objective; "
+        "turn it off under alerting.tiers"
+    )
+    return Warning_(where.file, where.line, where.column, where.field, message)
 
 
 def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool, rate_window: str) -> Unit:
