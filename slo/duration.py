@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
@@ -39,6 +40,7 @@ def parse_duration_ms(text: str) -> int:
     return total
 
 
+@functools.lru_cache(maxsize=1024)
 def format_duration(ms: int) -> str:
     """Print milliseconds as a Prometheus duration, largest units first: 5400000 -> 1h30m."""
     if ms <= 0:

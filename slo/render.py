@@ -8,6 +8,7 @@ with yaml.safe_load is property-tested.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,8 @@ _NEEDS_DOUBLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff
 
 
 def scalar(value: Any) -> str:
+    if type(value) is str:
+        return _string(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -34,7 +37,11 @@ def scalar(value: Any) -> str:
         raise TypeError("floats are not emitted: use Decimal for exact text")
     if value is None:
         return "null"
-    text = str(value)
+    return _string(str(value))
+
+
+@functools.lru_cache(maxsize=65536)  # label names and values repeat across thousands of rules
+def _string(text: str) -> str:
     if _PLAIN.match(text) and text.lower() not in _SPECIAL:
         return text
     if _NEEDS_DOUBLE.search(text):
@@ -60,8 +67,10 @@ def _emit(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for key, item in value.items():
-            k = scalar(key)
-            if isinstance(item, dict) and item:
+            k = _string(key) if type(key) is str else scalar(key)
+            if type(item) is str:
+                out.append(f"{pad}{k}: {_string(item)}\n")
+            elif isinstance(item, dict) and item:
                 out.append(f"{pad}{k}:\n")
                 _emit(item, indent + 2, out)
             elif isinstance(item, list) and item:

@@ -77,7 +77,7 @@ def _alert_test(step: int, step_ms: int, name: str, alerts: list[dict[str, Any]]
 
 
 def _tier_group(
-    u: Unit, active: ActiveTier, step_ms: int, errors_x: int | None, options: CompileOptions
+    u: Unit, active: ActiveTier, step_ms: int, errors_x: int | None, alert: dict[str, Any]
 ) -> dict[str, Any] | None:
     """One scenario for one unit and tier: errors at 100% (None) or at N x the budget."""
     history = STEPS_PER_WINDOW
@@ -94,7 +94,6 @@ def _tier_group(
     limit = Fraction(active.factor) * budget
     k3 = fire_step(long_w, short_w, bad, total, limit, closed=False)
     k2 = fire_step(long_w, short_w, bad, total, limit, closed=True)
-    alert = _tier_alert(u, active, options)
     tests = []
     if k3 is None or k2 is None:
         end = history + 1 + long_w  # a whole long window of these errors, and silence
@@ -217,14 +216,8 @@ def test_files(units: list[Unit], options: CompileOptions) -> dict[str, dict[str
         out[f"{base}/basic.test.yml"] = _basic_file([u], options, rule_path)
         for a in u.tiers:
             step_ms = a.tier.long_ms // STEPS_PER_WINDOW
-            groups = [
-                g
-                for g in (
-                    _tier_group(u, a, step_ms, None, options),
-                    _tier_group(u, a, step_ms, 10, options),
-                )
-                if g
-            ]
+            alert = _tier_alert(u, a, options)
+            groups = [g for g in (_tier_group(u, a, step_ms, x, alert) for x in (None, 10)) if g]
             out[f"{base}/{a.tier.id}.test.yml"] = {
                 "rule_files": [rule_path],
                 "evaluation_interval": format_duration(step_ms),

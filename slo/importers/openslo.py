@@ -126,8 +126,7 @@ class _Importer:
             self.err(
                 doc,
                 ("apiVersion",),
-                f"unsupported OpenSLO version {data.get('apiVersion')!r}; "
-                f"only {API_VERSION} is imported",
+                f"unsupported OpenSLO version {data.get('apiVersion')!r}; only {API_VERSION} is imported",
             )
             return
         kind = data.get("kind")
@@ -138,8 +137,7 @@ class _Importer:
             self.err(
                 doc,
                 ("kind",),
-                f"unsupported: {kind} is not imported; swarm-slo generates its own "
-                "multi-window burn-rate alerts",
+                f"unsupported: {kind} is not imported; swarm-slo generates its own multi-window burn-rate alerts",
             )
             return
         if kind not in ("SLO", *self.named):
@@ -167,8 +165,7 @@ class _Importer:
             self.err(
                 doc,
                 ("metadata", "name"),
-                f"{kind} {name!r} is also defined at {other.file}:"
-                f"{other.position(('metadata', 'name'))[0]}",
+                f"{kind} {name!r} is also defined at {other.file}:{other.position(('metadata', 'name'))[0]}",
             )
             return
         seen[name] = doc
@@ -227,9 +224,7 @@ class _Importer:
                     return None
                 continue
             p_at = (*at, part)
-            src = self.query(
-                doc, (*p_at, "metricSource"), _mapping(ratio[part]).get("metricSource")
-            )
+            src = self.query(doc, (*p_at, "metricSource"), _mapping(ratio[part]).get("metricSource"))
             if src is None:
                 return None
             query, q_at = src
@@ -263,9 +258,7 @@ class _Importer:
 
     def query(self, doc: Document, at: Path, source: object) -> tuple[str, Path] | None:
         if not isinstance(source, dict):
-            self.err(
-                doc, at if source is not None else at[:-1], "missing required field 'metricSource'"
-            )
+            self.err(doc, at if source is not None else at[:-1], "missing required field 'metricSource'")
             return None
         for k in source:
             if k not in ("metricSourceRef", "type", "spec"):
@@ -275,9 +268,7 @@ class _Importer:
         if kind is None and ref is not None:
             ds = self.named["DataSource"].get(str(ref))
             if ds is None:
-                self.err(
-                    doc, (*at, "metricSourceRef"), f"DataSource {ref!r} not found, and no `type`"
-                )
+                self.err(doc, (*at, "metricSourceRef"), f"DataSource {ref!r} not found, and no `type`")
                 return None
             kind, kind_at = (
                 _mapping(_mapping(ds.data).get("spec")).get("type"),
@@ -296,9 +287,7 @@ class _Importer:
             return None
         for k in spec:
             if k != "query":
-                self.err(
-                    doc, (*at, "spec", k), f"unknown Prometheus metric source field {k!r}", key=True
-                )
+                self.err(doc, (*at, "spec", k), f"unknown Prometheus metric source field {k!r}", key=True)
         return spec["query"], (*at, "spec", "query")
 
     # --- SLOs ------------------------------------------------------------------
@@ -320,8 +309,7 @@ class _Importer:
             self.err(
                 doc,
                 ("spec", "alertPolicies"),
-                "unsupported: alertPolicies; swarm-slo generates its "
-                "own multi-window burn-rate alerts",
+                "unsupported: alertPolicies; swarm-slo generates its own multi-window burn-rate alerts",
             )
         service = spec.get("service")
         if not isinstance(service, str):
@@ -380,9 +368,7 @@ class _Importer:
         sli_pre = _key(sli.doc) if sli.doc.file == doc.file else None
         origins.add(sli_here, (sli_pre, *sli.at) if sli_pre else (pre, "spec", "indicatorRef"))
         for part, path in sli.sources.items():
-            origins.add(
-                (*sli_here, part), (sli_pre, *path) if sli_pre else (pre, "spec", "indicatorRef")
-            )
+            origins.add((*sli_here, part), (sli_pre, *path) if sli_pre else (pre, "spec", "indicatorRef"))
         for k, (_, path) in labels.items():
             origins.add((*here, "alerting", "labels", k), (pre, *path))
         if slo["sli"]["kind"] == "threshold":
@@ -411,8 +397,7 @@ class _Importer:
                 self.err(
                     doc,
                     ("spec", "indicatorRef"),
-                    f"SLI {ref!r} not found: no OpenSLO SLI document "
-                    "of that name in the files given",
+                    f"SLI {ref!r} not found: no OpenSLO SLI document of that name in the files given",
                 )
                 return None
             return self.slis.get(str(ref))  # its own errors are reported at its document
@@ -432,8 +417,7 @@ class _Importer:
             self.err(
                 doc,
                 at if windows is not None else ("spec",),
-                "expected `timeWindow` with exactly one rolling window, like [{duration: 30d, "
-                "isRolling: true}]",
+                "expected `timeWindow` with exactly one rolling window, like [{duration: 30d, isRolling: true}]",
             )
             return None
         window, w_at = windows[0], (*at, 0)
@@ -444,8 +428,7 @@ class _Importer:
             self.err(
                 doc,
                 (*w_at, "calendar") if "calendar" in window else (*w_at, "isRolling"),
-                "unsupported: calendar time windows; swarm-slo's periods are rolling "
-                "(isRolling: true)",
+                "unsupported: calendar time windows; swarm-slo's periods are rolling (isRolling: true)",
             )
             return None
         duration = str(window.get("duration", ""))
@@ -476,15 +459,12 @@ class _Importer:
             self.err(
                 doc,
                 at,
-                "unsupported: RatioTimeslices (the mean of per-slice ratios); use "
-                "Occurrences or Timeslices",
+                "unsupported: RatioTimeslices (the mean of per-slice ratios); use Occurrences or Timeslices",
             )
         elif method is None:
             self.err(doc, ("spec",), "missing required field 'budgetingMethod'")
         else:
-            self.err(
-                doc, at, f"unknown budgetingMethod {method!r}; expected Occurrences or Timeslices"
-            )
+            self.err(doc, at, f"unknown budgetingMethod {method!r}; expected Occurrences or Timeslices")
         return None
 
     def objectives(
@@ -492,9 +472,7 @@ class _Importer:
     ) -> list[tuple[dict[str, Any], Path]] | None:
         at = ("spec", "objectives")
         if not isinstance(objectives, list) or not objectives:
-            self.err(
-                doc, at if objectives is not None else ("spec",), "expected a list of `objectives`"
-            )
+            self.err(doc, at if objectives is not None else ("spec",), "expected a list of `objectives`")
             return None
         threshold = sli is not None and sli.data["kind"] == "threshold"
         out: list[tuple[dict[str, Any], Path]] = []
@@ -518,11 +496,7 @@ class _Importer:
             self.timeslice(doc, obj, o_at, budgeting, target)
             cmp = (obj.get("op"), obj.get("value"))
             if threshold:
-                if (
-                    cmp[0] not in _OPS
-                    or not isinstance(cmp[1], int | Decimal)
-                    or isinstance(cmp[1], bool)
-                ):
+                if cmp[0] not in _OPS or not isinstance(cmp[1], int | Decimal) or isinstance(cmp[1], bool):
                     self.err(
                         doc,
                         o_at,
@@ -535,8 +509,7 @@ class _Importer:
                     self.err(
                         doc,
                         o_at,
-                        "unsupported: objectives with different op or value; write one "
-                        "SLO per threshold",
+                        "unsupported: objectives with different op or value; write one SLO per threshold",
                     )
             elif sli is not None and ("op" in obj or "value" in obj):
                 self.err(
@@ -635,11 +608,7 @@ class _Importer:
                         if value is None:
                             self.err(owner, path, f"expected one value for {k!r}")
                             continue
-                        src = (
-                            (_key(owner), *path)
-                            if owner.file == doc.file
-                            else (_key(doc), "spec", "service")
-                        )
+                        src = (_key(owner), *path) if owner.file == doc.file else (_key(doc), "spec", "service")
                         return value, src
         return default, (_key(doc), "spec", "service")
 

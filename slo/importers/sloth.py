@@ -102,11 +102,7 @@ def check_labels(
         if not _LABEL.match(key) or key.startswith("__"):
             errors.append(doc.error(path, f"{key!r} is not a Prometheus {what} name", key=True))
         elif what == "label" and key in naming.RESERVED_LABELS:
-            errors.append(
-                doc.error(
-                    path, f"label {key!r} is set by swarm-slo and cannot be overridden", key=True
-                )
-            )
+            errors.append(doc.error(path, f"label {key!r} is set by swarm-slo and cannot be overridden", key=True))
         elif text is None:
             errors.append(doc.error(path, f"the value of {what} {key!r} must be a string"))
         else:
@@ -115,9 +111,7 @@ def check_labels(
 
 
 def recognizes(data: dict[str, Any]) -> bool:
-    return data.get("version") == "prometheus/v1" or str(data.get("apiVersion", "")).startswith(
-        "sloth.slok.dev/"
-    )
+    return data.get("version") == "prometheus/v1" or str(data.get("apiVersion", "")).startswith("sloth.slok.dev/")
 
 
 def convert(doc: Document) -> tuple[list[Converted], list[InputError]]:
@@ -139,15 +133,12 @@ def convert(doc: Document) -> tuple[list[Converted], list[InputError]]:
     return [Converted(out, doc, conv.origins, fmt)], errors
 
 
-def _k8s(
-    doc: Document, data: dict[str, Any], errors: list[InputError]
-) -> tuple[Path, dict[str, Any] | None, str]:
+def _k8s(doc: Document, data: dict[str, Any], errors: list[InputError]) -> tuple[Path, dict[str, Any] | None, str]:
     if data.get("apiVersion") != K8S_API_VERSION:
         errors.append(
             doc.error(
                 ("apiVersion",),
-                f"unsupported Sloth apiVersion {data.get('apiVersion')!r}; "
-                f"expected {K8S_API_VERSION!r}",
+                f"unsupported Sloth apiVersion {data.get('apiVersion')!r}; expected {K8S_API_VERSION!r}",
             )
         )
         return (), None, K8S_SOURCE_FORMAT
@@ -162,11 +153,7 @@ def _k8s(
         )
         return (), None, K8S_SOURCE_FORMAT
     if kind != "PrometheusServiceLevel":
-        errors.append(
-            doc.error(
-                ("kind",), f"unsupported Sloth kind {kind!r}; expected PrometheusServiceLevel"
-            )
-        )
+        errors.append(doc.error(("kind",), f"unsupported Sloth kind {kind!r}; expected PrometheusServiceLevel"))
         return (), None, K8S_SOURCE_FORMAT
     _unknown(doc, data, (), ("apiVersion", "kind", "metadata", "spec"), errors)
     spec = data.get("spec")
@@ -196,9 +183,7 @@ def _unknown(
 
 
 class _Converter:
-    def __init__(
-        self, doc: Document, root: Path, key: Callable[[str], str], errors: list[InputError]
-    ) -> None:
+    def __init__(self, doc: Document, root: Path, key: Callable[[str], str], errors: list[InputError]) -> None:
         self.doc, self.root, self.key, self.errors = doc, root, key, errors
         self.origins = Origins()
 
@@ -218,11 +203,7 @@ class _Converter:
         if team is None:
             owner = label_value(raw.get("owner")) if isinstance(raw, dict) else None
             team, team_at = owner, (*labels_at, "owner")
-        rest = (
-            {key: v for key, v in raw.items() if key not in ("stack", "team")}
-            if isinstance(raw, dict)
-            else raw
-        )
+        rest = {key: v for key, v in raw.items() if key not in ("stack", "team")} if isinstance(raw, dict) else raw
         labels = check_labels(self.doc, rest, labels_at, self.errors)
         out: dict[str, Any] = {
             "version": SPEC_VERSION,
@@ -246,9 +227,7 @@ class _Converter:
             )
         slos = spec.get("slos")
         if not isinstance(slos, list) or not slos:
-            self.err(
-                (*root, "slos") if "slos" in spec else root, "expected a list of SLOs under `slos`"
-            )
+            self.err((*root, "slos") if "slos" in spec else root, "expected a list of SLOs under `slos`")
             return None
         for i, slo in enumerate(slos):
             converted = self.slo(slo, (*root, "slos", i), len(out["slos"]))
@@ -337,9 +316,7 @@ class _Converter:
                 f"expected `events` with {k('error_query')} and {k('total_query')}",
             )
             return None
-        _unknown(
-            self.doc, events, (*at, "events"), (k("error_query"), k("total_query")), self.errors
-        )
+        _unknown(self.doc, events, (*at, "events"), (k("error_query"), k("total_query")), self.errors)
         bad = self.query(events, k("error_query"), (*at, "events"))
         total = self.query(events, k("total_query"), (*at, "events"))
         if bad is None or total is None:
@@ -352,9 +329,7 @@ class _Converter:
         if not isinstance(query, str) or not query.strip():
             self.err(
                 path if name in events else at,
-                f"missing required field {name!r}"
-                if name not in events
-                else "expected a PromQL query",
+                f"missing required field {name!r}" if name not in events else "expected a PromQL query",
             )
             return None
         if not _WINDOW.search(query):
@@ -367,9 +342,7 @@ class _Converter:
         translated = _WINDOW.sub(promql.WINDOW_PLACEHOLDER, query)
         other = _TEMPLATE.findall(translated.replace(promql.WINDOW_PLACEHOLDER, ""))
         if other:
-            self.err(
-                path, f"unsupported: template {other[0]!r}; only {{{{.window}}}} is understood"
-            )
+            self.err(path, f"unsupported: template {other[0]!r}; only {{{{.window}}}} is understood")
             return None
         if name == self.key("error_query"):
             translated = _OR_ZERO.sub("", translated)
@@ -385,9 +358,7 @@ class _Converter:
         alerting = alerting or {}
         _unknown(self.doc, alerting, a_at, tuple(k(x) for x in _ALERTING_KEYS), self.errors)
         labels = check_labels(self.doc, slo.get("labels"), (*at, "labels"), self.errors)
-        labels.update(
-            check_labels(self.doc, alerting.get("labels"), (*a_at, "labels"), self.errors)
-        )
+        labels.update(check_labels(self.doc, alerting.get("labels"), (*a_at, "labels"), self.errors))
         annotations = check_labels(
             self.doc, alerting.get("annotations"), (*a_at, "annotations"), self.errors, "annotation"
         )
