@@ -39,6 +39,7 @@ class Bundle:
 
 def compile_services(services: list[LoadedService], options: CompileOptions) -> Bundle:
     units, warnings = units_of(services, options.rate_window)
+    warnings = [w for s in services if s.converted for w in s.converted.warnings] + warnings
     files: dict[str, str] = {}
     for u, rf in zip(units, rule_files(units, options), strict=True):
         header = _HEADER.format(version=__version__, sources=u.file)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputError, InputErrors
+from .errors import InputError, InputErrors, Warning_
 from .spec import ServiceSpec, SLOSpec
 from .yamlpos import Document, Path, format_path, read_documents
 
@@ -35,6 +35,8 @@ class Converted:
     doc: Document
     origin: Callable[[Path], Path] = lambda p: p
     source_format: str = "swarm-slo/v1"
+    # Translations that keep the meaning but change a name (an importer's notes to the user).
+    warnings: tuple[Warning_, ...] = ()
 
 
 @dataclass(frozen=True)

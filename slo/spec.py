@@ -74,12 +74,28 @@ class Objective(_Model):
         return "p" + format_decimal(self.target)
 
 
+class SeverityOverrides(_Model):
+    labels: dict[str, str] = Field(default_factory=dict, description="extra labels on alerts of this severity")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="extra annotations on alerts of this severity"
+    )
+
+    _l = field_validator("labels")(_check_labels)
+
+
 class Alerting(_Model):
     tiers: dict[Literal[TIER_IDS], bool] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="turn burn-rate tiers on (true) or off (false)"
     )
     labels: dict[str, str] = Field(default_factory=dict, description="extra labels on every alert")
     annotations: dict[str, str] = Field(default_factory=dict, description="extra annotations on every alert")
+    page: SeverityOverrides = Field(
+        default_factory=SeverityOverrides, description="labels and annotations for page alerts only"
+    )
+    ticket: SeverityOverrides = Field(
+        default_factory=SeverityOverrides,
+        description="labels and annotations for ticket alerts only (incl. SLI-missing and budget-exhausted)",
+    )
     runbook_url: str | None = Field(None, description="replaces the generated runbook link")
     min_events: int | None = Field(
         None,

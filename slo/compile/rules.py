@@ -223,12 +223,15 @@ def _alert(
     rule: Rule = {"alert": name, "expr": str(expr)}
     if for_:
         rule["for"] = for_
-    rule["labels"] = dict(sorted(labels.items()))
+    alerting = u.slo.alerting
+    by_severity = alerting.page if labels[naming.LABEL_SEVERITY] == "page" else alerting.ticket
+    rule["labels"] = dict(sorted({**labels, **by_severity.labels}.items()))
     annotations = {
         "summary": summary,
         "description": description,
         "runbook_url": runbook_url(u, name, options),
-        **u.slo.alerting.annotations,
+        **alerting.annotations,
+        **by_severity.annotations,
     }
     rule["annotations"] = dict(sorted(annotations.items()))
     return rule
