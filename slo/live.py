@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from . import promql
 from .errors import InputError
 from .load import LoadedService
-from .sli import LatencySLI
+from .sli import LatencySLI, SLIContext, _HTTPLatency
 from .yamlpos import Path
 
 __all__ = ["check_buckets"]
@@ -32,19 +32,21 @@ def check_buckets(services: list[LoadedService], prometheus: str, timeout: float
     for svc in services:
         for i, slo in enumerate(svc.spec.slos):
             sli = slo.sli
-            if not isinstance(sli, LatencySLI) or sli.histogram != "classic":
+            if not isinstance(sli, LatencySLI | _HTTPLatency) or sli.histogram != "classic":
                 continue
+            ctx = SLIContext(svc.spec.service, svc.spec.stack, "5m")
             thresholds: list[tuple[Path, Decimal]] = [(("slos", i, "sli", "threshold"), sli.bound())]
             for j, obj in enumerate(slo.objectives):
                 if obj.threshold is not None:
                     bound = sli.model_copy(update={"threshold": obj.threshold}).bound()
                     thresholds.append((("slos", i, "objectives", j, "threshold"), bound))
-            sel = promql.vector_selector(f"{sli.metric}_bucket", promql.parse_matchers(sli.selector))
+            metric, matchers = sli.histogram_series(ctx)
+            sel = promql.vector_selector(f"{metric}_bucket", matchers)
             rows = _query(prometheus, f"count by (le) ({sel})", timeout)
             bounds = set()
             for row in rows:
-                metric = row.get("metric")
-                le = metric.get("le") if isinstance(metric, dict) else None
+                labels = row.get("metric")
+                le = labels.get("le") if isinstance(labels, dict) else None
                 try:
                     bounds.add(Decimal(str(le)))
                 except (InvalidOperation, TypeError):
@@ -57,7 +59,7 @@ def check_buckets(services: list[LoadedService], prometheus: str, timeout: float
                     errors.append(
                         svc.error(
                             path,
-                            f"{bound.normalize()} is not a bucket boundary of {sli.metric} (live: {shown})",
+                            f"{bound.normalize()} is not a bucket boundary of {metric} (live: {shown})",
                         )
                     )
     return errors

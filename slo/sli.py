@@ -181,6 +181,10 @@ class LatencySLI(_Kind):
         seconds = _duration_seconds(self.threshold)
         return seconds * 1000 if self.unit == "milliseconds" else seconds
 
+    def histogram_series(self, ctx: SLIContext) -> tuple[str, list[str]]:
+        """The histogram's base name and matchers, for live checks of bucket boundaries."""
+        return self.metric, promql.parse_matchers(self.selector)
+
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         return _latency(self.metric, promql.parse_matchers(self.selector), self.bound(), self.histogram, ctx)
 
@@ -245,9 +249,15 @@ class _HTTPLatency(_Kind):
         parse_duration_ms(v)
         return v
 
+    def bound(self) -> Decimal:
+        return _duration_seconds(self.threshold)
+
+    def histogram_series(self, ctx: SLIContext) -> tuple[str, list[str]]:
+        return self._metric, promql.parse_matchers(_fmt(self.selector, ctx))
+
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
-        matchers = promql.parse_matchers(_fmt(self.selector, ctx))
-        return _latency(self._metric, matchers, _duration_seconds(self.threshold), self.histogram, ctx)
+        metric, matchers = self.histogram_series(ctx)
+        return _latency(metric, matchers, self.bound(), self.histogram, ctx)
 
 
 class TraefikErrors(_HTTPErrors):
