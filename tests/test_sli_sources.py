@@ -241,3 +241,25 @@ def test_timeslices_count_slices_over_budget(errors: float, bad: float, promtool
     sli = {"kind": "ratio", "bad": 'x_total{job="api",code=~"5.."}', "total": 'x_total{job="api"}'}
     series = {'x_total{job="api",code="500"}': per_second(errors), 'x_total{job="api",code="200"}': per_second(99)}
     _run(promtool, tmp_path, sli, series, {"slo:sli_bad:rate1m": bad, "slo:sli_total:rate1m": 1}, "timeslices")
+
+
+NATIVE = "{{schema:0 offset:-1 sum:30 count:60 buckets:[45 15]}}"  # per 15s: 45 in (0.25,0.5], 15 in (0.5,1]
+
+
+@pytest.mark.parametrize(
+    "sli",
+    [
+        {"kind": "latency", "metric": "d_seconds", "selector": API, "threshold": "500ms", "histogram": "native"},
+        {"kind": "otel-http-latency", "selector": API, "threshold": "500ms", "histogram": "native"},
+    ],
+    ids=["latency", "otel-http-latency"],
+)
+def test_native_histograms(sli: dict[str, Any], tmp_path: Path) -> None:
+    """histogram_fraction at a bucket boundary: 1 of 4 requests is slower than 500ms.
+
+    Only Prometheus 3.x: promtool 2.42 cannot write native histograms in test input."""
+    from conftest import current_promtool
+
+    metric = "d_seconds" if sli["kind"] == "latency" else "http_server_request_duration_seconds"
+    series = {f'{metric}{{job="api"}}': f"{NATIVE}+{NATIVE}x40"}
+    _run(current_promtool(), tmp_path, sli, series, {"slo:sli_bad:rate1m": 1, "slo:sli_total:rate1m": 4})
