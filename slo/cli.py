@@ -104,7 +104,6 @@ def build_cmd(
         "out": out_dir,
         "services": len(bundle.services),
         "slos": len(bundle.units),
-        "files": len(bundle.files),
         "warnings": [w.as_dict() for w in bundle.warnings],
     }
     if output == "text":
@@ -115,7 +114,8 @@ def build_cmd(
         if output == "text":
             _print_explain(payload["explain"])
     if check_stale:
-        stale = stale_files(bundle, out_dir)
+        stale, total = stale_files(bundle, out_dir)
+        payload["files"] = total
         payload["stale"] = stale
         payload["ok"] = not stale
         if output == "json":
@@ -128,19 +128,20 @@ def build_cmd(
             for p in stale:
                 click.echo(f"  {p}", err=True)
         else:
-            click.echo(f"{out_dir} is up to date ({len(bundle.files)} files)")
+            click.echo(f"{out_dir} is up to date ({total} files)")
         ctx.exit(EXIT_FAILED if stale else EXIT_OK)
-    write(bundle, out_dir)
+    written = write(bundle, out_dir)
+    payload["files"] = len(written)
     if output == "json":
-        payload["written"] = sorted(bundle.files)
+        payload["written"] = written
         _emit_json(payload)
         return
     kinds: dict[str, int] = {}
-    for path in bundle.files:
+    for path in written:
         top = "/".join(path.split("/")[:2]) if path.startswith("prometheus/") else path.split("/")[0]
         kinds[top] = kinds.get(top, 0) + 1
     click.echo(
-        f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(bundle.files)} files"
+        f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(written)} files"
     )
     for top, n in sorted(kinds.items()):
         click.echo(f"  {out_dir}/{top}{'' if top == MANIFEST else '/'}  {n} file(s)")

@@ -74,17 +74,20 @@ def group_name(stack: str, service: str, slo: str, part: str) -> str:
     return f"slo:{stack}:{service}:{slo}:{part}"
 
 
-def rule_file(stack: str, service: str, slo: str) -> str:
-    return f"prometheus/rules/{stack}/{service}/{slo}.yml"
+# Files are per service, not per SLO: a bundle of 10,000 SLOs stays a few thousand files
+# (creating files is most of the cost of writing a bundle, and of reviewing one).
+def rule_file(stack: str, service: str) -> str:
+    return f"prometheus/rules/{stack}/{service}.yml"
 
 
-def test_dir(stack: str, service: str, slo: str) -> str:
-    return f"prometheus/tests/{stack}/{service}/{slo}"
+def test_file(stack: str, service: str, part: str) -> str:
+    return f"prometheus/tests/{stack}/{service}.{part}.test.yml"
 
 
-def runbook_file(stack: str, service: str, slo: str) -> str:
-    return f"runbooks/{stack}/{service}/{slo}.md"
+def runbook_file(stack: str, service: str) -> str:
+    return f"runbooks/{stack}/{service}.md"
 
 
-def runbook_anchor(alert: str) -> str:
-    return alert.lower()
+def runbook_anchor(slo: str, alert: str | None = None) -> str:
+    anchor = slo.lower() if alert is None else f"{slo}-{alert}".lower()
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in anchor)

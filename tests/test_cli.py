@@ -22,22 +22,22 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_build_defaults_and_summary(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "wrote build/: 3 services, 12 SLOs, 81 files"
+    assert out[0] == "wrote build/: 3 services, 12 SLOs, 23 files"
     assert out[1:] == [
         "  build/manifest.json  1 file(s)",
-        "  build/prometheus/rules/  12 file(s)",
-        "  build/prometheus/tests/  55 file(s)",
-        "  build/runbooks/  13 file(s)",
+        "  build/prometheus/rules/  3 file(s)",
+        "  build/prometheus/tests/  15 file(s)",
+        "  build/runbooks/  4 file(s)",
     ]
     manifest = json.loads((project / "build" / "manifest.json").read_text())
     assert manifest["slos"] == 12
-    assert len(manifest["files"]) == 80  # every file but the manifest itself
+    assert len(manifest["files"]) == 22  # every file but the manifest itself
 
 
 def test_check_flag_detects_stale_bundle(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build"]) == 0
     assert main(["build", "--check"]) == 0
-    assert capsys.readouterr().out.endswith("build is up to date (81 files)\n")
+    assert capsys.readouterr().out.endswith("build is up to date (23 files)\n")
     api = project / "slos" / "api.yaml"
     api.write_text(api.read_text().replace("objectives: [99.9]", "objectives: [99.95]"))
     (project / "build" / "extra.txt").write_text("left over")
@@ -45,25 +45,21 @@ def test_check_flag_detects_stale_bundle(project: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "build is stale: 10 file(s) differ; run `slo build` and commit:"
     assert "  extra.txt" in err
-    assert "  prometheus/rules/shop/api/availability.yml" in err
-    assert (
-        not (project / "build" / "prometheus" / "rules" / "shop" / "api" / "availability.yml")
-        .read_text()
-        .count("0.0005")
-    )  # --check wrote nothing
+    assert "  prometheus/rules/shop/api.yml" in err
+    assert "0.0005" not in (project / "build" / "prometheus" / "rules" / "shop" / "api.yml").read_text()  # wrote nothing
 
 
 def test_check_flag_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--check", "--output", "json"]) == 1  # nothing built yet: everything is missing
     out = json.loads(capsys.readouterr().out)
-    assert out["ok"] is False and len(out["stale"]) == 81
+    assert out["ok"] is False and len(out["stale"]) == 23 and out["files"] == 23
 
 
 def test_build_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--output", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is True and out["slos"] == 12 and out["warnings"] == []
-    assert "prometheus/rules/shop/web/latency.yml" in out["written"]
+    assert "prometheus/rules/shop/web.yml" in out["written"]
 
 
 def test_explain_numbers_follow_the_workbook(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,7 +126,7 @@ def test_check_reports_promtool_failure(project: Path, capsys: pytest.CaptureFix
     from conftest import current_promtool
 
     assert main(["build"]) == 0
-    rule = project / "build" / "prometheus" / "rules" / "shop" / "api" / "availability.yml"
+    rule = project / "build" / "prometheus" / "rules" / "shop" / "api.yml"
     rule.write_text(rule.read_text().replace("expr: '", "expr: 'sum(", 1))  # unbalanced
     assert main(["check", "build", "--promtool", str(current_promtool())]) == 1
     captured = capsys.readouterr()

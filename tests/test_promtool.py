@@ -16,5 +16,7 @@ def test_examples_pass_promtool(promtool: Path, tmp_path: Path) -> None:
     write(bundle, str(tmp_path / "build"))
     result = check_bundle(str(tmp_path / "build"), str(promtool))
     assert result.failures == []
-    assert result.rule_files == len(bundle.units) == 12
-    assert result.test_files == sum(1 + len(u.tiers) for u in bundle.units)
+    assert result.rule_files == len(bundle.by_service) == 3
+    assert len(bundle.units) == 12
+    tiers = {(u.service.service, a.tier.id) for u in bundle.units for a in u.tiers}
+    assert result.test_files == len(tiers) + 3  # a file per service and tier, and a basic file per service

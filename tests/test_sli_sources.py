@@ -205,7 +205,7 @@ def _run(
     write(bundle, str(tmp_path / "build"))
     labels = '{service="api",slo="s",stack="shop",team="checkout"}'
     test = {
-        "rule_files": [str(tmp_path / "build" / "prometheus" / "rules" / "shop" / "api" / "s.yml")],
+        "rule_files": [str(tmp_path / "build" / "prometheus" / "rules" / "shop" / "api.yml")],
         "evaluation_interval": "15s",
         "tests": [
             {

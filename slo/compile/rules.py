@@ -21,7 +21,7 @@ from ..duration import format_decimal, format_duration
 from ..windows import windows_ms
 from .units import ActiveTier, Unit
 
-__all__ = ["CompileOptions", "RuleFile", "rule_files", "runbook_url"]
+__all__ = ["CompileOptions", "RuleFile", "rule_file", "runbook_url"]
 
 Rule = dict[str, Any]
 
@@ -38,27 +38,17 @@ class RuleFile:
     groups: list[dict[str, Any]]
 
 
-def rule_files(units: list[Unit], options: CompileOptions) -> list[RuleFile]:
-    """One file per unit, so its promtool tests evaluate only its own rules."""
-    out: list[RuleFile] = []
+def rule_file(units: list[Unit], options: CompileOptions) -> RuleFile:
+    """The rules of one service: two groups per unit."""
+    stack, service = units[0].service.stack, units[0].service.service
+    groups = []
     for u in units:
-        stack, service = u.service.stack, u.service.service
-        out.append(
-            RuleFile(
-                naming.rule_file(stack, service, u.slo_label),
-                [
-                    {
-                        "name": naming.group_name(stack, service, u.slo_label, "burn"),
-                        "rules": sli_rules(u) + burn_rules(u, options),
-                    },
-                    {
-                        "name": naming.group_name(stack, service, u.slo_label, "period"),
-                        "rules": period_rules(u, options),
-                    },
-                ],
-            )
+        burn = sli_rules(u) + burn_rules(u, options)
+        groups.append({"name": naming.group_name(stack, service, u.slo_label, "burn"), "rules": burn})
+        groups.append(
+            {"name": naming.group_name(stack, service, u.slo_label, "period"), "rules": period_rules(u, options)}
         )
-    return out
+    return RuleFile(naming.rule_file(stack, service), groups)
 
 
 def _record(name: str, expr: promql.Expr | str, labels: dict[str, str]) -> Rule:
@@ -206,8 +196,8 @@ def period_rules(u: Unit, options: CompileOptions) -> list[Rule]:
 def runbook_url(u: Unit, alert: str, options: CompileOptions) -> str:
     if u.slo.alerting.runbook_url:
         return u.slo.alerting.runbook_url
-    path = naming.runbook_file(u.service.stack, u.service.service, u.slo_label)
-    return f"{options.runbook_base_url}{path}#{naming.runbook_anchor(alert)}"
+    path = naming.runbook_file(u.service.stack, u.service.service)
+    return f"{options.runbook_base_url}{path}#{naming.runbook_anchor(u.slo_label, alert)}"
 
 
 def _alert(

@@ -18,12 +18,14 @@ Predicted steps are computed for both range semantics Prometheus has had: 3.x se
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from .. import naming, promql
 from ..duration import format_duration, parse_duration_ms
+from ..windows import TIERS
 from .rules import CompileOptions, _missing_alert, _tier_alert
 from .units import ActiveTier, Unit
 
@@ -76,11 +78,29 @@ def _alert_test(step: int, step_ms: int, name: str, alerts: list[dict[str, Any]]
     }
 
 
-def _tier_group(
-    u: Unit, active: ActiveTier, step_ms: int, errors_x: int | None, alert: dict[str, Any]
-) -> dict[str, Any] | None:
-    """One scenario for one unit and tier: errors at 100% (None) or at N x the budget."""
-    history = STEPS_PER_WINDOW
+@dataclass(frozen=True)
+class _Plan:
+    """What one unit should do in one scenario: steps are counted from the first bad sample."""
+
+    unit: Unit
+    expected: dict[str, Any]
+    bad: Fraction
+    total: int
+    early: int | None  # first firing step under the earlier of the two range semantics
+    late: int | None  # ... under the later; None: never fires
+
+    def instants(self, long_w: int) -> list[int]:
+        if self.early is None or self.late is None:
+            return [long_w]  # silent for a whole long window of these errors
+        return ([self.early - 1] if self.early >= 1 else []) + [self.late + 1]
+
+    def firing(self, step: int) -> bool | None:
+        if self.early is None or self.late is None or step < self.early:
+            return False
+        return True if step > self.late else None  # None: either semantics may apply
+
+
+def _plan(u: Unit, active: ActiveTier, errors_x: int | None, alert: dict[str, Any]) -> _Plan | None:
     total, budget = _traffic(u)
     if errors_x is None:
         bad = Fraction(total)
@@ -88,35 +108,67 @@ def _tier_group(
         return None  # N x the budget is more than every event; the 100% scenario covers it
     else:
         bad = errors_x * budget * total
-    t = active.tier
     long_w = STEPS_PER_WINDOW
-    short_w = long_w * t.short_ms // t.long_ms
+    short_w = long_w * active.tier.short_ms // active.tier.long_ms
     limit = Fraction(active.factor) * budget
     k3 = fire_step(long_w, short_w, bad, total, limit, closed=False)
     k2 = fire_step(long_w, short_w, bad, total, limit, closed=True)
-    tests = []
-    if k3 is None or k2 is None:
-        end = history + 1 + long_w  # a whole long window of these errors, and silence
-        tests.append(_alert_test(end, step_ms, t.alert, []))
-    else:
-        early, late = min(k2, k3), max(k2, k3)
-        if early >= 1:
-            tests.append(_alert_test(history + 1 + early - 1, step_ms, t.alert, []))
-        end = history + 1 + late + 1
-        tests.append(_alert_test(end, step_ms, t.alert, [_expected(alert, u.labels)]))
+    early = None if k2 is None or k3 is None else min(k2, k3)
+    late = None if k2 is None or k3 is None else max(k2, k3)
+    return _Plan(u, _expected(alert, u.labels), bad, total, early, late)
+
+
+def _batches(plans: list[_Plan]) -> list[list[_Plan]]:
+    """Group units whose assertions do not fall where another unit's state is uncertain.
+
+    All units of a batch share one test group (one promtool evaluation), and every
+    assertion lists exactly the alerts firing at that instant across the batch."""
+    out: list[list[_Plan]] = []
+    w = STEPS_PER_WINDOW
+    for p in plans:
+        for batch in out:
+            if all(q.firing(x) is not None for q in batch for x in p.instants(w)) and all(
+                p.firing(x) is not None for q in batch for x in q.instants(w)
+            ):
+                batch.append(p)
+                break
+        else:
+            out.append([p])
+    return out
+
+
+def _tier_groups(
+    members: list[tuple[Unit, ActiveTier, dict[str, Any]]], step_ms: int, errors_x: int | None
+) -> list[dict[str, Any]]:
+    plans = [p for u, a, alert in members if (p := _plan(u, a, errors_x, alert)) is not None]
+    if not plans:
+        return []
+    tier = members[0][1].tier
+    start = STEPS_PER_WINDOW + 1  # after a clean long window, the first bad sample
     what = "100% errors" if errors_x is None else f"errors at {errors_x}x the budget"
-    return {
-        "name": f"{u.slo_label}: {what} after a clean {t.long}",
-        "interval": format_duration(step_ms),
-        "input_series": [
+    groups = []
+    for i, batch in enumerate(_batches(plans)):
+        instants = sorted({x for p in batch for x in p.instants(STEPS_PER_WINDOW)})
+        end = start + instants[-1]
+        tests = [
+            _alert_test(start + x, step_ms, tier.alert, [p.expected for p in batch if p.firing(x)]) for x in instants
+        ]
+        series = []
+        for p in batch:
+            series.append(
+                {"series": _series(p.unit, naming.BAD_RATE), "values": f"0x{start - 1} {_num(p.bad)}x{end - start + 1}"}
+            )
+            series.append({"series": _series(p.unit, naming.TOTAL_RATE), "values": f"{p.total}x{end + 1}"})
+        suffix = f" ({i + 1})" if i else ""
+        groups.append(
             {
-                "series": _series(u, naming.BAD_RATE),
-                "values": f"0x{history} {_num(bad)}x{end - history}",
-            },
-            {"series": _series(u, naming.TOTAL_RATE), "values": f"{total}x{end + 1}"},
-        ],
-        "alert_rule_test": tests,
-    }
+                "name": f"{what} after a clean {tier.long}{suffix}",
+                "interval": format_duration(step_ms),
+                "input_series": series,
+                "alert_rule_test": tests,
+            }
+        )
+    return groups
 
 
 def _num(value: Fraction) -> str:
@@ -208,19 +260,19 @@ def _merge(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_files(units: list[Unit], options: CompileOptions) -> dict[str, dict[str, Any]]:
-    """Path in the bundle -> promtool test file content; one directory per unit."""
-    out: dict[str, dict[str, Any]] = {}
-    for u in units:
-        base = naming.test_dir(u.service.stack, u.service.service, u.slo_label)
-        rule_path = "../" * (base.count("/") + 1) + naming.rule_file(u.service.stack, u.service.service, u.slo_label)
-        out[f"{base}/basic.test.yml"] = _basic_file([u], options, rule_path)
-        for a in u.tiers:
-            step_ms = a.tier.long_ms // STEPS_PER_WINDOW
-            alert = _tier_alert(u, a, options)
-            groups = [g for g in (_tier_group(u, a, step_ms, x, alert) for x in (None, 10)) if g]
-            out[f"{base}/{a.tier.id}.test.yml"] = {
-                "rule_files": [rule_path],
-                "evaluation_interval": format_duration(step_ms),
-                "tests": groups,
-            }
+    """Path in the bundle -> promtool test file content, for the units of one service."""
+    stack, service = units[0].service.stack, units[0].service.service
+    basic = naming.test_file(stack, service, "basic")
+    rule_path = "../" * basic.count("/") + naming.rule_file(stack, service)
+    out: dict[str, dict[str, Any]] = {basic: _basic_file(units, options, rule_path)}
+    for tier in TIERS:
+        members = [(u, a, _tier_alert(u, a, options)) for u in units for a in u.tiers if a.tier.id == tier.id]
+        if not members:
+            continue
+        step_ms = tier.long_ms // STEPS_PER_WINDOW
+        out[naming.test_file(stack, service, tier.id)] = {
+            "rule_files": [rule_path],
+            "evaluation_interval": format_duration(step_ms),
+            "tests": _tier_groups(members, step_ms, None) + _tier_groups(members, step_ms, 10),
+        }
     return out

@@ -1,4 +1,5 @@
-"""One runbook page per SLO objective, with a section (and link anchor) per generated alert."""
+"""One runbook page per service: a section per SLO objective, and in it a section (with a
+link anchor, `#<slo>-<alert>`) per generated alert."""
 
 from __future__ import annotations
 
@@ -9,64 +10,75 @@ from ..duration import format_decimal
 from .explain import tier_facts
 from .units import Unit
 
-__all__ = ["runbook_pages"]
+__all__ = ["runbook_index", "runbook_page"]
 
 
-def runbook_pages(units: list[Unit]) -> dict[str, str]:
-    pages = {naming.runbook_file(u.service.stack, u.service.service, u.slo_label): _page(u) for u in units}
-    pages["runbooks/README.md"] = _index(units)
-    return pages
+INDEX = "runbooks/README.md"
+
+
+def runbook_page(units: list[Unit]) -> tuple[str, str]:
+    svc = units[0].service
+    swarm_name = f"{svc.stack}_{svc.service}"
+    lines = [
+        f"# Runbook: {svc.service} ({svc.stack})",
+        "",
+        f"Owner: team `{svc.team}`. Swarm service: `{swarm_name}`. SLOs: "
+        + ", ".join(f"[{u.slo_label}](#{naming.runbook_anchor(u.slo_label)})" for u in units)
+        + ".",
+        "",
+        "## First checks, for every alert below",
+        "",
+        f"1. What changed: `docker service ps {swarm_name} --no-trunc` (failed tasks, restarts) and",
+        f"   `docker service inspect {swarm_name} --format '{{{{json .UpdateStatus}}}}'` (a rollout in progress?).",
+        f"2. Errors and slow requests in the logs: `docker service logs --since 30m {swarm_name}`, and traces of",
+        f"   `{svc.service}` in Jaeger for the same period.",
+        f"3. A bad release: `docker service rollback {swarm_name}` brings back the previous spec.",
+        "4. Dependencies: are the services this one calls burning their budgets too? Look at the SLO overview.",
+    ]
+    for u in units:
+        lines.append("")
+        lines.extend(_lines(u))
+    return naming.runbook_file(svc.stack, svc.service), "\n".join(lines) + "\n"
+
+
+def runbook_index(units: list[Unit]) -> tuple[str, str]:
+    return INDEX, _index(units)
 
 
 def _index(units: list[Unit]) -> str:
-    lines = [
-        "# Runbooks",
-        "",
-        "| stack | service | SLO | objective | team | page |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = ["# Runbooks", "", "| stack | service | SLO | objective | team | page |", "|---|---|---|---|---|---|"]
     for u in units:
-        path = naming.runbook_file(u.service.stack, u.service.service, u.slo_label).removeprefix("runbooks/")
+        path = naming.runbook_file(u.service.stack, u.service.service).removeprefix("runbooks/")
+        link = f"{path}#{naming.runbook_anchor(u.slo_label)}"
         lines.append(
             f"| {u.service.stack} | {u.service.service} | {u.slo_label} | {u.target_text}% / {u.period} "
-            f"| {u.service.team} | [{path}]({path}) |"
+            f"| {u.service.team} | [{link}]({link}) |"
         )
     return "\n".join(lines) + "\n"
 
 
-def _page(u: Unit) -> str:
-    return "\n".join(_lines(u)) + "\n"
-
-
 def _lines(u: Unit) -> Iterator[str]:
     svc = u.service
-    swarm_name = f"{svc.stack}_{svc.service}"
     sel = "{" + ",".join(f'{k}="{v}"' for k, v in u.identity.items()) + "}"
-    yield f"# {svc.service} / {u.slo_label}"
+    yield f'<a id="{naming.runbook_anchor(u.slo_label)}"></a>'
+    yield ""
+    yield f"## SLO {u.slo_label}"
     yield ""
     if u.slo.description:
         yield u.slo.description
         yield ""
     yield f"- Objective: {u.target_text}% over a rolling {u.period} ({u.slo.budgeting}); error budget {u.budget_text}."
-    yield f"- SLI: `{u.slo.sli.kind}`. Owner: team `{svc.team}`. Swarm service: `{swarm_name}`."
+    yield f"- SLI: `{u.slo.sli.kind}`. Owner: team `{svc.team}`."
     yield f"- Bad events: `{u.sli.bad}`"
     yield f"- All events: `{u.sli.total}`"
     yield f"- Budget left now: `{naming.BUDGET_REMAINING}{sel}`"
     yield ""
-    yield "## First checks, for every alert below"
-    yield ""
-    yield f"1. What changed: `docker service ps {swarm_name} --no-trunc` (failed tasks, restarts) and"
-    yield f"   `docker service inspect {swarm_name} --format '{{{{json .UpdateStatus}}}}'` (a rollout in progress?)."
-    yield f"2. Errors and slow requests in the logs: `docker service logs --since 30m {swarm_name}`, and traces of"
-    yield f"   `{svc.service}` in Jaeger for the same period."
-    yield f"3. A bad release: `docker service rollback {swarm_name}` brings back the previous spec."
-    yield "4. Dependencies: are the services this one calls burning their budgets too? Look at the SLO overview."
     for active in u.tiers:
         t = active.tier
         facts = tier_facts(u, active)
         yield ""
-        yield f'<a id="{naming.runbook_anchor(t.alert)}"></a>'
-        yield f"## {t.alert}"
+        yield f'<a id="{naming.runbook_anchor(u.slo_label, t.alert)}"></a>'
+        yield f"### {t.alert}"
         yield ""
         yield (
             f"Severity **{t.severity}**. The error ratio over {t.long} and over {t.short} is above "
@@ -81,8 +93,8 @@ def _lines(u: Unit) -> Iterator[str]:
             yield "Act within working hours: the budget erodes steadily. Find the cause before it pages."
     if u.slo.alerting.no_data:
         yield ""
-        yield f'<a id="{naming.runbook_anchor(naming.ALERT_SLI_MISSING)}"></a>'
-        yield f"## {naming.ALERT_SLI_MISSING}"
+        yield f'<a id="{naming.runbook_anchor(u.slo_label, naming.ALERT_SLI_MISSING)}"></a>'
+        yield f"### {naming.ALERT_SLI_MISSING}"
         yield ""
         yield (
             f"The SLI's series have been absent for {u.slo.alerting.no_data_for}. No burn-rate alert of this SLO "
@@ -91,8 +103,8 @@ def _lines(u: Unit) -> Iterator[str]:
         )
     if u.slo.alerting.budget_exhausted:
         yield ""
-        yield f'<a id="{naming.runbook_anchor(naming.ALERT_BUDGET_EXHAUSTED)}"></a>'
-        yield f"## {naming.ALERT_BUDGET_EXHAUSTED}"
+        yield f'<a id="{naming.runbook_anchor(u.slo_label, naming.ALERT_BUDGET_EXHAUSTED)}"></a>'
+        yield f"### {naming.ALERT_BUDGET_EXHAUSTED}"
         yield ""
         yield (
             f"More than {u.budget_text} of the last {u.period}'s events were bad. Agree with the team on a change "

@@ -33,9 +33,7 @@ class SyntheticApp:
         self.batch = batch
         self.tick = tick
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "http_requests", "Requests served, by status code.", ["code"], registry=self.registry
-        )
+        self.requests = Counter("http_requests", "Requests served, by status code.", ["code"], registry=self.registry)
         self.duration = Histogram(
             "http_request_duration_seconds",
             "Request latency.",
@@ -76,9 +74,7 @@ class SyntheticApp:
         with self._lock:
             return self._served
 
-    def set(
-        self, *, error_ratio: Fraction | str | float | None = None, latency: float | None = None
-    ) -> None:
+    def set(self, *, error_ratio: Fraction | str | float | None = None, latency: float | None = None) -> None:
         """Change the traffic from the next tick on: error ratio in [0, 1], latency in seconds."""
         with self._lock:
             if error_ratio is not None:

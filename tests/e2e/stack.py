@@ -101,9 +101,7 @@ def _series(name: str, labels: dict[str, str]) -> str:
     return f"{name}{{{inner}}}"
 
 
-def write_history(
-    path: Path, series: dict[tuple[str, str], float], *, end: float, minutes: int, step_s: int
-) -> int:
+def write_history(path: Path, series: dict[tuple[str, str], float], *, end: float, minutes: int, step_s: int) -> int:
     """An OpenMetrics file of constant gauges, one sample per step, for `promtool tsdb
     create-blocks-from openmetrics`. Keys are (metric name, slo label). Recording-rule names
     with colons are valid OpenMetrics metric names (metricname-initial-char includes ':').
@@ -154,9 +152,7 @@ def poll(what: str, check: Callable[[], T | None], *, timeout: float, every: flo
         if result is not None:
             return result
         if time.monotonic() >= deadline:
-            raise AssertionError(
-                f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error})"
-            )
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error})")
         time.sleep(every)
 
 
@@ -193,9 +189,7 @@ class Prometheus:
                     "evaluation_interval": f"{EVALUATION_INTERVAL_S}s",
                 },
                 "rule_files": [str(p) for p in self.rule_files],
-                "scrape_configs": [
-                    {"job_name": "e2e-app", "static_configs": [{"targets": [self.scrape_target]}]}
-                ],
+                "scrape_configs": [{"job_name": "e2e-app", "static_configs": [{"targets": [self.scrape_target]}]}],
             },
             indent=2,
         )
@@ -222,9 +216,7 @@ class Prometheus:
         def ready() -> bool | None:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise AssertionError(
-                    f"prometheus exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
+                raise AssertionError(f"prometheus exited with {self.process.returncode}:\n{self.log_tail()}")
             with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
                 return True if resp.status == 200 else None
 
@@ -293,9 +285,4 @@ def running(server: Prometheus) -> Iterator[Prometheus]:
 
 
 def describe(alerts: Iterable[dict[str, Any]]) -> str:
-    return (
-        ", ".join(
-            f"{a['labels'].get('alertname')}({a['labels'].get('slo')}):{a['state']}" for a in alerts
-        )
-        or "none"
-    )
+    return ", ".join(f"{a['labels'].get('alertname')}({a['labels'].get('slo')}):{a['state']}" for a in alerts) or "none"
