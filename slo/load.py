@@ -155,10 +155,9 @@ def validate(conv: Converted) -> tuple[ServiceSpec | None, list[InputError]]:
 
 
 def _locate(conv: Converted, err: Any) -> InputError:
-    path, leftover = _data_path(conv.data, err["loc"])
+    path = _data_path(conv.data, err["loc"])
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ")
-    doc = conv.doc
     if kind == "extra_forbidden":
         key = path[-1]
         allowed = _fields_at(ServiceSpec, err["loc"][:-1])
@@ -168,12 +167,8 @@ def _locate(conv: Converted, err: Any) -> InputError:
             msg += f" (expected one of: {', '.join(allowed)})"
         return _err(conv, path, msg, key=True)
     if kind == "missing":
-        return _err(
-            conv,
-            path[:-1] if leftover == () else path,
-            f"missing required field {err['loc'][-1]!r}",
-            field_path=(*path,),
-        )
+        # Located at the mapping that lacks the field; the field path names the field.
+        return _err(conv, path[:-1], f"missing required field {err['loc'][-1]!r}", field_path=path)
     if kind in _TYPE_NAMES:
         msg = f"expected {_TYPE_NAMES[kind]}, got {_kind(err.get('input'))}"
     elif path and path[-1] == "target" and kind in ("less_than", "greater_than"):
@@ -183,7 +178,6 @@ def _locate(conv: Converted, err: Any) -> InputError:
     elif kind == "union_tag_invalid":
         msg = f"unknown SLI kind {err['input'].get('kind')!r}; expected one of: " + ", ".join(_sli_kinds())
         path = (*path, "kind")
-    del doc
     return _err(conv, path, msg)
 
 
@@ -193,20 +187,22 @@ def _err(conv: Converted, path: Path, msg: str, *, key: bool = False, field_path
     return InputError(conv.doc.file, line, col, format_path(field_path if field_path is not None else src), msg)
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Path, tuple[Any, ...]]:
-    """Follow pydantic's loc through the data; skip union tags and model names it adds."""
+def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
+    """Follow pydantic's loc through the data; skip the union tags and model names it adds.
+
+    The last element is kept even when absent from the data: it is the missing or unknown field."""
     path: list[str | int] = []
     cur = data
     for i, seg in enumerate(loc):
-        if (isinstance(cur, dict) and seg in cur) or (
-            isinstance(cur, list) and isinstance(seg, int) and seg < len(cur)
-        ):
+        if isinstance(cur, dict) and seg in cur:
+            path.append(seg)
+            cur = cur[seg]
+        elif isinstance(cur, list) and isinstance(seg, int) and seg < len(cur):
             path.append(seg)
             cur = cur[seg]
         elif i == len(loc) - 1:
-            path.append(seg)  # the missing or unknown field itself
-            return tuple(path), ()
-    return tuple(path), ()
+            path.append(seg)
+    return tuple(path)
 
 
 def _unwrap(tp: Any) -> Any:
