@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import promql_parser
+
 from .. import naming, promql
 from ..duration import format_decimal
-from ..errors import InputError
+from ..errors import InputError, Warning_
 from ..load import Converted
 from ..spec import SPEC_VERSION
 from ..yamlpos import Document, Path
-from .sloth import DEFAULT_STACK, DEFAULT_TEAM, Origins, check_labels, label_value
+from .sloth import DEFAULT_STACK, DEFAULT_TEAM, Origins, check_labels, label_value, warning
 
 __all__ = ["API_VERSION", "convert_all", "recognizes"]
 
@@ -79,6 +81,7 @@ class _SLI:
     doc: Document
     at: Path
     sources: dict[str, Path] = field(default_factory=dict)
+    warnings: list[Warning_] = field(default_factory=list)
 
 
 @dataclass
@@ -88,6 +91,7 @@ class _Group:
     docs: list[Document] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     origins: Origins = field(default_factory=Origins)
+    warnings: list[Warning_] = field(default_factory=list)
 
 
 def convert_all(docs: list[Document]) -> tuple[list[Converted], list[InputError]]:
@@ -115,7 +119,7 @@ class _Importer:
             self.slo(doc, groups)
         out = []
         for group in groups.values():
-            out.append(Converted(group.data, _merged(group), group.origins, SOURCE_FORMAT))
+            out.append(Converted(group.data, _merged(group), group.origins, SOURCE_FORMAT, tuple(group.warnings)))
         return out, self.errors
 
     # --- documents -------------------------------------------------------------
@@ -242,16 +246,26 @@ class _Importer:
                 return None
             else:
                 try:
-                    promql.vector_selector_text(query)
+                    query, grouping = _counter_selector(query)
                 except ValueError as e:
                     self.err(
                         doc,
                         q_at,
                         "unsupported: a counter query must be a series selector like "
-                        'http_requests_total{code=~"5.."} (swarm-slo applies sum(rate(...)) '
-                        "itself), or PromQL with {{window}}" + _reason(e),
+                        'http_requests_total{code=~"5.."}, or its sum, like sum(http_requests_total) '
+                        "(swarm-slo applies sum(rate(...)) itself), or PromQL with {{window}}" + _reason(e),
                     )
                     return None
+                if grouping:
+                    out.warnings.append(
+                        warning(
+                            doc.error(
+                                q_at,
+                                f"`{grouping}` dropped: an SLI is one series of events, and swarm-slo "
+                                f"counts them as sum(rate({query}[window]))",
+                            )
+                        )
+                    )
             out.data[part] = query.strip()
             out.sources[part] = q_at
         return out
@@ -342,6 +356,7 @@ class _Importer:
             group.origins.add(("team",), team[1])
         self.add(group, doc)
         self.add(group, sli.doc)
+        group.warnings.extend(w for w in sli.warnings if w not in group.warnings)
         j = len(group.data["slos"])
         here, pre = ("slos", j), _key(doc)
         slo: dict[str, Any] = {
@@ -662,6 +677,30 @@ def _one_value(value: object) -> str | None:
     if isinstance(value, list):
         return label_value(value[0]) if len(value) == 1 else None
     return label_value(value)
+
+
+def _counter_selector(text: str) -> tuple[str, str]:
+    """The series selector of a counter query that is a selector or `sum [by|without
+    (...)] (selector)` (in parentheses or not), and the grouping it drops ("" if none).
+
+    The counter's events are those of every series the selector picks, so the grouping does
+    not change the SLI: swarm-slo sums the rates of them all. Raise ValueError otherwise."""
+    top = promql_parser.parse(text)
+    node = _unparen(top)
+    grouping = ""
+    if isinstance(node, promql_parser.AggregateExpr) and str(node.op) == "sum" and node.param is None:
+        grouping = str(node.modifier) if node.modifier is not None else ""
+        node = _unparen(node.expr)
+    if not isinstance(node, promql_parser.VectorSelector):
+        raise ValueError("expected a series selector")
+    selector = str(node).removesuffix("{}") if node is not top else text.strip()
+    return str(promql.vector_selector_text(selector)), grouping
+
+
+def _unparen(node: Any) -> Any:
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    return node
 
 
 def _reason(e: ValueError) -> str:

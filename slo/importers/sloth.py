@@ -2,8 +2,9 @@
 `sloth.slok.dev/v1` PrometheusServiceLevel CRD (the same spec under `spec`, camelCase keys).
 
 What cannot be expressed in our model is a located error, never dropped: raw and plugin
-SLIs, SLO plugins, labels for one alert severity only, a severity other than ours.
-docs/importers.md has the whole mapping.
+SLIs, SLO plugins that change the rules. A translation that keeps the meaning but changes
+a name (a label we reserve, like `severity`, becomes `sloth_severity`) or drops a plugin
+without effect on our rules is a located warning. docs/importers.md has the whole mapping.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import naming, promql
-from ..errors import InputError
+from ..errors import InputError, Warning_
 from ..load import Converted
 from ..spec import SPEC_VERSION
 from ..yamlpos import Document, Path
@@ -28,6 +29,7 @@ __all__ = [
     "convert",
     "label_value",
     "recognizes",
+    "warning",
 ]
 
 SOURCE_FORMAT = "sloth/prometheus/v1"
@@ -58,6 +60,42 @@ _SLO_KEYS = ("name", "objective", "description", "labels", "sli", "alerting", "p
 _ALERTING_KEYS = ("name", "labels", "annotations", "page_alert", "ticket_alert")
 _TIER_KEYS = ("disable", "labels", "annotations")
 _SEVERITIES = {"page_alert": "page", "ticket_alert": "ticket"}
+_PLUGINS_KEYS = ("overridePrevious", "chain")
+_PLUGIN_KEYS = ("id", "config", "priority")
+RENAMED_PREFIX = "sloth_"
+# Why a label name is ours; a user's label of that name is renamed with RENAMED_PREFIX.
+_RESERVED_WHY = {
+    naming.LABEL_SEVERITY: 'swarm-slo sets severity="page" or "ticket" on its alerts and Alertmanager routes on it',
+    naming.LABEL_TIER: "swarm-slo sets tier on its alerts (page-fast, page-slow, ticket-fast, ticket-slow, "
+    "no-data, budget)",
+}
+# SLO plugins without effect on the rules swarm-slo generates: dropped with a warning.
+_PLUGINS_WITHOUT_EFFECT = {
+    "sloth.dev/core/debug/v1": "it only logs while Sloth generates rules",
+    "sloth.dev/core/noop/v1": "it does nothing",
+    "sloth.dev/core/validate/v1": "it validates for Sloth; swarm-slo validates the SLO itself",
+    "sloth.dev/core/sli_rules/v1": "it is Sloth's own rule generation; swarm-slo generates its own",
+    "sloth.dev/core/metadata_rules/v1": "it is Sloth's own rule generation; swarm-slo generates its own",
+    "sloth.dev/core/alert_rules/v1": "it is Sloth's own rule generation; swarm-slo generates its own",
+    "sloth.dev/contrib/rule_intervals/v1": "swarm-slo's rule groups are evaluated at Prometheus' "
+    "evaluation_interval (set `--rate-window` to it)",
+    "sloth.dev/contrib/info_labels/v1": "its labels go on Sloth's sloth_slo_info series, which swarm-slo "
+    "does not record",
+}
+# Sloth's default chain: its own rule generation, which `overridePrevious` drops unless listed.
+_RULE_PLUGINS = (
+    "sloth.dev/core/sli_rules/v1",
+    "sloth.dev/core/metadata_rules/v1",
+    "sloth.dev/core/alert_rules/v1",
+)
+# SLO plugins that change the SLO's meaning in ways our model cannot express.
+_PLUGINS_UNSUPPORTED = {
+    "sloth.dev/contrib/denominator_corrected_rules/v1": "it scales Sloth's error ratios by the window's "
+    "share of the period's traffic, which swarm-slo does not compute (alerting.min_events guards "
+    "low-traffic SLOs instead); remove it",
+    "sloth.dev/contrib/validate_victoria_metrics/v1": "it is for VictoriaMetrics' MetricsQL; swarm-slo "
+    "compiles PromQL for Prometheus",
+}
 
 
 class Origins:
@@ -86,10 +124,22 @@ def label_value(value: object) -> str | None:
     return None
 
 
+def warning(error: InputError) -> Warning_:
+    return Warning_(error.file, error.line, error.column, error.field, error.message)
+
+
 def check_labels(
-    doc: Document, labels: object, at: Path, errors: list[InputError], what: str = "label"
+    doc: Document,
+    labels: object,
+    at: Path,
+    errors: list[InputError],
+    what: str = "label",
+    warnings: list[Warning_] | None = None,
 ) -> dict[str, tuple[str, Path]]:
-    """Labels (or annotations) with string values and valid names, each with its source path."""
+    """Labels (or annotations) with string values and valid names, each with its source path.
+
+    A label named like one of ours is an error, or, when `warnings` is given, renamed
+    with RENAMED_PREFIX and a warning."""
     out: dict[str, tuple[str, Path]] = {}
     if labels is None:
         return out
@@ -99,12 +149,22 @@ def check_labels(
     for key, value in labels.items():
         path = (*at, key)
         text = label_value(value)
-        if not _LABEL.match(key) or key.startswith("__"):
+        if not isinstance(key, str) or not _LABEL.match(key) or key.startswith("__"):
             errors.append(doc.error(path, f"{key!r} is not a Prometheus {what} name", key=True))
-        elif what == "label" and key in naming.RESERVED_LABELS:
-            errors.append(doc.error(path, f"label {key!r} is set by swarm-slo and cannot be overridden", key=True))
         elif text is None:
             errors.append(doc.error(path, f"the value of {what} {key!r} must be a string"))
+        elif what == "label" and key in naming.RESERVED_LABELS:
+            new = RENAMED_PREFIX + key
+            if warnings is None:
+                errors.append(doc.error(path, f"label {key!r} is set by swarm-slo and cannot be overridden", key=True))
+            elif new in labels:
+                errors.append(
+                    doc.error(path, f"label {key!r} is set by swarm-slo, and {new!r} is taken: rename it", key=True)
+                )
+            else:
+                why = _RESERVED_WHY.get(key, f"swarm-slo sets {key!r} itself")
+                warnings.append(warning(doc.error(path, f"label {key!r} renamed to {new!r}: {why}", key=True)))
+                out[new] = (text, path)
         else:
             out[key] = (text, path)
     return out
@@ -130,7 +190,7 @@ def convert(doc: Document) -> tuple[list[Converted], list[InputError]]:
     out = conv.service(spec)
     if out is None:
         return [], errors
-    return [Converted(out, doc, conv.origins, fmt)], errors
+    return [Converted(out, doc, conv.origins, fmt, tuple(conv.warnings))], errors
 
 
 def _k8s(doc: Document, data: dict[str, Any], errors: list[InputError]) -> tuple[Path, dict[str, Any] | None, str]:
@@ -186,9 +246,55 @@ class _Converter:
     def __init__(self, doc: Document, root: Path, key: Callable[[str], str], errors: list[InputError]) -> None:
         self.doc, self.root, self.key, self.errors = doc, root, key, errors
         self.origins = Origins()
+        self.warnings: list[Warning_] = []
 
     def err(self, path: Path, message: str, *, key: bool = False) -> None:
         self.errors.append(self.doc.error(path, message, key=key))
+
+    def warn(self, path: Path, message: str, *, key: bool = False) -> None:
+        self.warnings.append(warning(self.doc.error(path, message, key=key)))
+
+    def labels(self, labels: object, at: Path, what: str = "label") -> dict[str, tuple[str, Path]]:
+        return check_labels(self.doc, labels, at, self.errors, what, self.warnings)
+
+    def plugins(self, plugins: object, at: Path) -> None:
+        """Sloth's SLO plugins: dropped with a warning when they have no effect on our
+        rules, else an error."""
+        if not isinstance(plugins, dict):
+            self.err(at, "expected a mapping with `chain`")
+            return
+        _unknown(self.doc, plugins, at, _PLUGINS_KEYS, self.errors)
+        chain = plugins.get("chain")
+        if not isinstance(chain, list):
+            self.err((*at, "chain") if "chain" in plugins else at, "expected a list of plugins under `chain`")
+            return
+        if plugins.get("overridePrevious") is True:
+            ids = {p.get("id") for p in chain if isinstance(p, dict)}
+            missing = [p for p in _RULE_PLUGINS if p not in ids]
+            if missing:
+                self.err(
+                    (*at, "overridePrevious"),
+                    f"unsupported: overridePrevious without {missing[0]!r}: Sloth would not generate "
+                    "those rules, and swarm-slo always generates its rules",
+                )
+        for i, plugin in enumerate(chain):
+            p_at = (*at, "chain", i)
+            if not isinstance(plugin, dict):
+                self.err(p_at, "expected a mapping with `id`")
+                continue
+            _unknown(self.doc, plugin, p_at, _PLUGIN_KEYS, self.errors)
+            pid = plugin.get("id")
+            id_at = (*p_at, "id") if "id" in plugin else p_at
+            if isinstance(pid, str) and pid in _PLUGINS_WITHOUT_EFFECT:
+                self.warn(id_at, f"Sloth plugin {pid!r} not imported: {_PLUGINS_WITHOUT_EFFECT[pid]}")
+            elif isinstance(pid, str) and pid in _PLUGINS_UNSUPPORTED:
+                self.err(id_at, f"unsupported: Sloth plugin {pid!r}: {_PLUGINS_UNSUPPORTED[pid]}")
+            else:
+                self.err(
+                    id_at,
+                    f"unsupported: Sloth plugin {pid!r}: Sloth SLO plugins are Go code run by Sloth "
+                    "and change its rules; they are not imported",
+                )
 
     def map(self, data_path: Path, source_path: Path) -> None:
         self.origins.add(data_path, source_path)
@@ -204,7 +310,7 @@ class _Converter:
             owner = label_value(raw.get("owner")) if isinstance(raw, dict) else None
             team, team_at = owner, (*labels_at, "owner")
         rest = {key: v for key, v in raw.items() if key not in ("stack", "team")} if isinstance(raw, dict) else raw
-        labels = check_labels(self.doc, rest, labels_at, self.errors)
+        labels = self.labels(rest, labels_at)
         out: dict[str, Any] = {
             "version": SPEC_VERSION,
             "service": spec.get("service"),
@@ -221,10 +327,7 @@ class _Converter:
         for key, (_, path) in labels.items():
             self.map(("labels", key), path)
         if k("slo_plugins") in spec:
-            self.err(
-                (*root, k("slo_plugins")),
-                "unsupported: Sloth SLO plugins run Go code inside Sloth; they are not imported",
-            )
+            self.plugins(spec[k("slo_plugins")], (*root, k("slo_plugins")))
         slos = spec.get("slos")
         if not isinstance(slos, list) or not slos:
             self.err((*root, "slos") if "slos" in spec else root, "expected a list of SLOs under `slos`")
@@ -253,10 +356,7 @@ class _Converter:
         self.map(here, at)
         sli = self.sli(slo.get("sli"), (*at, "sli"), slo)
         if "plugins" in slo:
-            self.err(
-                (*at, "plugins"),
-                "unsupported: Sloth SLO plugins run Go code inside Sloth; they are not imported",
-            )
+            self.plugins(slo["plugins"], (*at, "plugins"))
         if "objective" not in slo:
             self.err(at, "missing required field 'objective'")
         if sli is None or "objective" not in slo:
@@ -357,11 +457,9 @@ class _Converter:
             alerting = None
         alerting = alerting or {}
         _unknown(self.doc, alerting, a_at, tuple(k(x) for x in _ALERTING_KEYS), self.errors)
-        labels = check_labels(self.doc, slo.get("labels"), (*at, "labels"), self.errors)
-        labels.update(check_labels(self.doc, alerting.get("labels"), (*a_at, "labels"), self.errors))
-        annotations = check_labels(
-            self.doc, alerting.get("annotations"), (*a_at, "annotations"), self.errors, "annotation"
-        )
+        labels = self.labels(slo.get("labels"), (*at, "labels"))
+        labels.update(self.labels(alerting.get("labels"), (*a_at, "labels")))
+        annotations = self.labels(alerting.get("annotations"), (*a_at, "annotations"), "annotation")
         name = alerting.get("name")
         if name is not None:
             text = label_value(name)
@@ -369,23 +467,26 @@ class _Converter:
                 self.err((*a_at, "name"), "expected a string")
             else:
                 labels[ALERT_NAME_LABEL] = (text, (*a_at, "name"))
+        out: dict[str, Any] = {}
         tiers: dict[str, bool] = {}
-        enabled: list[tuple[str, dict[str, Any]]] = []
-        for tier in ("page_alert", "ticket_alert"):
+        enabled = 0
+        for tier, severity in _SEVERITIES.items():
             t_at = (*a_at, k(tier))
             spec = alerting.get(k(tier)) or {}
             if not isinstance(spec, dict):
                 self.err(t_at, "expected a mapping")
                 continue
             _unknown(self.doc, spec, t_at, _TIER_KEYS, self.errors)
-            if spec.get("disable") is True:
-                severity = _SEVERITIES[tier]
+            if spec.get("disable") is True:  # its labels and annotations are unused, in Sloth too
                 tiers[f"{severity}-fast"] = tiers[f"{severity}-slow"] = False
-            else:
-                enabled.append((tier, spec))
-        labels.update(self._tier_entries(enabled, "labels", a_at))
-        annotations.update(self._tier_entries(enabled, "annotations", a_at))
-        out: dict[str, Any] = {}
+                continue
+            enabled += 1
+            extra = self._severity_entries(spec, t_at, severity)
+            if extra:
+                out[severity] = {field: {key: v for key, (v, _) in e.items()} for field, e in extra.items()}
+                for field, entries in extra.items():
+                    for key, (_, path) in entries.items():
+                        self.map((*here, "alerting", severity, field, key), path)
         if tiers:
             out["tiers"] = tiers
             self.map((*here, "alerting", "tiers"), a_at)
@@ -398,41 +499,18 @@ class _Converter:
                     self.map((*here, "alerting", field, key), path)
         return out
 
-    def _tier_entries(
-        self, enabled: list[tuple[str, dict[str, Any]]], field: str, a_at: Path
-    ) -> dict[str, tuple[str, Path]]:
-        """Per-severity labels or annotations: kept when every enabled severity agrees."""
-        what = "label" if field == "labels" else "annotation"
-        per_tier: list[tuple[str, dict[str, tuple[str, Path]]]] = []
-        for tier, spec in enabled:
-            t_at = (*a_at, self.key(tier), field)
-            raw = spec.get(field)
-            if what == "label" and isinstance(raw, dict) and "severity" in raw:
-                value = label_value(raw["severity"])
-                if value != _SEVERITIES[tier]:
-                    self.err(
-                        (*t_at, "severity"),
-                        f"unsupported: severity {value!r}: swarm-slo labels page "
-                        'alerts severity="page" and ticket alerts severity="ticket"; route on '
-                        "those and remove this label",
-                    )
-                raw = {key: v for key, v in raw.items() if key != "severity"}
-            per_tier.append((tier, check_labels(self.doc, raw, t_at, self.errors, what)))
-        out: dict[str, tuple[str, Path]] = {}
-        keys = sorted({key for _, entries in per_tier for key in entries})
-        for key in keys:
-            values = {entries[key][0] if key in entries else None for _, entries in per_tier}
-            if len(values) == 1:
-                out[key] = per_tier[0][1][key]
-                continue
-            for _, entries in per_tier:
-                if key in entries:
-                    self.err(
-                        entries[key][1],
-                        f"unsupported: {what} {key!r} is not the same on "
-                        f"{self.key('page_alert')} and {self.key('ticket_alert')}: swarm-slo puts "
-                        f"the same {what}s on all of an SLO's alerts (route on severity instead, "
-                        f"or move it to alerting.{field})",
-                        key=True,
-                    )
-        return out
+    def _severity_entries(
+        self, spec: dict[str, Any], t_at: Path, severity: str
+    ) -> dict[str, dict[str, tuple[str, Path]]]:
+        """page_alert's (ticket_alert's) labels and annotations, for alerting.page (.ticket).
+
+        A `severity` label equal to ours says what we say already and is dropped; another
+        value is renamed (sloth_severity) like every label of ours."""
+        raw = spec.get("labels")
+        if isinstance(raw, dict) and label_value(raw.get(naming.LABEL_SEVERITY)) == severity:
+            raw = {key: v for key, v in raw.items() if key != naming.LABEL_SEVERITY}
+        out = {
+            "labels": self.labels(raw, (*t_at, "labels")),
+            "annotations": self.labels(spec.get("annotations"), (*t_at, "annotations"), "annotation"),
+        }
+        return {field: entries for field, entries in out.items() if entries}
