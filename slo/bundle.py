@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -55,7 +55,7 @@ class Bundle:
     def service_files(self, units: list[Unit]) -> Iterator[tuple[str, str]]:
         rf = rule_file(units, self.options)
         yield rf.path, _HEADER.format(version=__version__, sources=units[0].file) + to_yaml({"groups": rf.groups})
-        for path, content in test_files(units, self.options).items():
+        for path, content in test_files(units, self.options, rf.alerts).items():
             yield path, to_yaml(content)
         yield runbook_page(units)
 
@@ -105,9 +105,11 @@ def _rules(files: Iterable[tuple[str, str]]) -> int:
     )
 
 
-def _save(full: str, text: str) -> None:
-    with open(full, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+def _save(full: str, text: str) -> str:
+    data = text.encode()
+    with open(full, "wb") as fh:
+        fh.write(data)
+    return hashlib.sha256(data).hexdigest()  # releases the GIL, like the write
 
 
 def _write_services(bundle: Bundle, services: Sequence[list[Unit]], root: str) -> tuple[dict[str, str], int]:
@@ -117,7 +119,7 @@ def _write_services(bundle: Bundle, services: Sequence[list[Unit]], root: str) -
     # Creating files is slow on some disks (~100-300 us each) and releases the GIL, so a few
     # threads write while this one renders.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        pending = []
+        pending: list[tuple[str, Future[str]]] = []
         for units in services:
             for path, text in bundle.service_files(units):
                 full = os.path.join(root, path)
@@ -125,15 +127,12 @@ def _write_services(bundle: Bundle, services: Sequence[list[Unit]], root: str) -
                 if parent not in made:
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
-                pending.append(pool.submit(_save, full, text))
-                digests[path] = _digest(text)
+                pending.append((path, pool.submit(_save, full, text)))
                 rules += _rules([(path, text)])
             if len(pending) > 256:
-                for f in pending:
-                    f.result()
+                digests.update((p, f.result()) for p, f in pending)
                 pending = []
-        for f in pending:
-            f.result()
+        digests.update((p, f.result()) for p, f in pending)
     return digests, rules
 
 

@@ -5,6 +5,7 @@ Exit codes: 0 ok; 1 a check failed or the bundle on disk is stale; 2 bad input.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -140,9 +141,7 @@ def build_cmd(
     for path in written:
         top = "/".join(path.split("/")[:2]) if path.startswith("prometheus/") else path.split("/")[0]
         kinds[top] = kinds.get(top, 0) + 1
-    click.echo(
-        f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(written)} files"
-    )
+    click.echo(f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(written)} files")
     for top, n in sorted(kinds.items()):
         click.echo(f"  {out_dir}/{top}{'' if top == MANIFEST else '/'}  {n} file(s)")
 
@@ -245,6 +244,10 @@ def json_schema() -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A build allocates millions of small objects and frees them together at exit; the
+    # cyclic GC rescanning them costs a third of the load time at 10,000 SLOs and frees
+    # almost nothing (the model has no reference cycles worth collecting).
+    gc.disable()
     try:
         # Without standalone mode click returns ctx.exit()'s code instead of exiting.
         rv = cli.main(args=list(argv) if argv is not None else None, prog_name="slo", standalone_mode=False)

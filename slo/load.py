@@ -194,10 +194,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
     path: list[str | int] = []
     cur = data
     for i, seg in enumerate(loc):
-        if isinstance(cur, dict) and seg in cur:
-            path.append(seg)
-            cur = cur[seg]
-        elif isinstance(cur, list) and isinstance(seg, int) and seg < len(cur):
+        if (isinstance(cur, dict) and seg in cur) or (
+            isinstance(cur, list) and isinstance(seg, int) and seg < len(cur)
+        ):
             path.append(seg)
             cur = cur[seg]
         elif i == len(loc) - 1:

@@ -3,6 +3,8 @@ routing and docs can import them instead of repeating strings."""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Final
 
 # Recording rules follow Prometheus' level:metric:operations convention.
@@ -91,6 +93,10 @@ def runbook_file(stack: str, service: str) -> str:
     return f"runbooks/{stack}/{service}.md"
 
 
+_NOT_ANCHOR = re.compile(r"[^\w-]")  # what a Markdown heading anchor keeps: letters, digits, - and _
+
+
+@functools.lru_cache(maxsize=65536)
 def runbook_anchor(slo: str, alert: str | None = None) -> str:
     anchor = slo.lower() if alert is None else f"{slo}-{alert}".lower()
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in anchor)
+    return _NOT_ANCHOR.sub("-", anchor)

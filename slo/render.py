@@ -63,38 +63,49 @@ def _double_quoted(text: str) -> str:
     return "".join(out)
 
 
-def _emit(value: Any, indent: int, out: list[str]) -> None:
-    pad = " " * indent
-    if isinstance(value, dict):
-        for key, item in value.items():
-            k = _string(key) if type(key) is str else scalar(key)
-            if type(item) is str:
-                out.append(f"{pad}{k}: {_string(item)}\n")
-            elif isinstance(item, dict) and item:
-                out.append(f"{pad}{k}:\n")
-                _emit(item, indent + 2, out)
-            elif isinstance(item, list) and item:
-                out.append(f"{pad}{k}:\n")
-                _emit(item, indent, out)
+# Where each list item mapping was written: (id, pad, first prefix) -> (start, end) in `out`.
+# The same mapping object often appears many times in one document (an expected alert at
+# every instant of a promtool test); its lines are then copied, not rendered again.
+_Seen = dict[tuple[int, str, str], tuple[int, int]]
+
+
+def _emit_dict(value: dict[Any, Any], pad: str, first: str, out: list[str], seen: _Seen) -> None:
+    """`first` is the prefix of the first line (a list item's "- "), `pad` of the others."""
+    prefix = first
+    for key, item in value.items():
+        k = _string(key) if type(key) is str else scalar(key)
+        if type(item) is str:
+            out.append(f"{prefix}{k}: {_string(item)}\n")
+        elif isinstance(item, dict) and item:
+            out.append(f"{prefix}{k}:\n")
+            inner = pad + "  "
+            _emit_dict(item, inner, inner, out, seen)
+        elif isinstance(item, list) and item:
+            out.append(f"{prefix}{k}:\n")
+            _emit_list(item, pad, pad, out, seen)
+        else:
+            out.append(f"{prefix}{k}: {_inline(item)}\n")
+        prefix = pad
+
+
+def _emit_list(value: list[Any], pad: str, first: str, out: list[str], seen: _Seen) -> None:
+    prefix = first
+    for item in value:
+        if isinstance(item, dict) and item:
+            # The document holds every object while it is written, so an id is not reused.
+            key = (id(item), pad, prefix)
+            span = seen.get(key)
+            if span is None:
+                start = len(out)
+                _emit_dict(item, pad + "  ", prefix + "- ", out, seen)
+                seen[key] = (start, len(out))
             else:
-                out.append(f"{pad}{k}: {_inline(item)}\n")
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict) and item:
-                sub: list[str] = []
-                _emit(item, indent + 2, sub)
-                first = sub[0]
-                sub[0] = f"{pad}- {first[indent + 2 :]}"
-                out.extend(sub)
-            elif isinstance(item, list) and item:
-                sub = []
-                _emit(item, indent + 2, sub)
-                sub[0] = f"{pad}- {sub[0][indent + 2 :]}"
-                out.extend(sub)
-            else:
-                out.append(f"{pad}- {_inline(item)}\n")
-    else:
-        out.append(f"{pad}{_inline(value)}\n")
+                out.extend(out[span[0] : span[1]])
+        elif isinstance(item, list) and item:
+            _emit_list(item, pad + "  ", prefix + "- ", out, seen)
+        else:
+            out.append(f"{prefix}- {_inline(item)}\n")
+        prefix = pad
 
 
 def _inline(value: Any) -> str:
@@ -107,5 +118,10 @@ def _inline(value: Any) -> str:
 
 def to_yaml(document: Any) -> str:
     out: list[str] = []
-    _emit(document, 0, out)
+    if isinstance(document, dict):
+        _emit_dict(document, "", "", out, {})
+    elif isinstance(document, list):
+        _emit_list(document, "", "", out, {})
+    else:
+        out.append(f"{_inline(document)}\n")
     return "".join(out)

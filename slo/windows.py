@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from functools import lru_cache
 from typing import Literal
 
 from .duration import format_duration
@@ -52,6 +53,7 @@ TIERS: tuple[Tier, ...] = (
 TIER_IDS = tuple(t.id for t in TIERS)
 
 
+@lru_cache(maxsize=256)
 def factor(tier: Tier, period_ms: int) -> Decimal:
     exact = tier.budget_share * Decimal(period_ms) / Decimal(tier.long_ms)
     rounded = exact.quantize(_PLACES, rounding=ROUND_DOWN)

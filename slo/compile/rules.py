@@ -36,19 +36,21 @@ class CompileOptions:
 class RuleFile:
     path: str
     groups: list[dict[str, Any]]
+    alerts: dict[tuple[int, str], Rule]  # (unit index, alert name) -> the alert rule, for the tests
 
 
 def rule_file(units: list[Unit], options: CompileOptions) -> RuleFile:
     """The rules of one service: two groups per unit."""
     stack, service = units[0].service.stack, units[0].service.service
     groups = []
-    for u in units:
+    alerts: dict[tuple[int, str], Rule] = {}
+    for index, u in enumerate(units):
         burn = sli_rules(u) + burn_rules(u, options)
+        period = period_rules(u, options)
         groups.append({"name": naming.group_name(stack, service, u.slo_label, "burn"), "rules": burn})
-        groups.append(
-            {"name": naming.group_name(stack, service, u.slo_label, "period"), "rules": period_rules(u, options)}
-        )
-    return RuleFile(naming.rule_file(stack, service), groups)
+        groups.append({"name": naming.group_name(stack, service, u.slo_label, "period"), "rules": period})
+        alerts.update(((index, r["alert"]), r) for r in (*burn, *period) if "alert" in r)
+    return RuleFile(naming.rule_file(stack, service), groups, alerts)
 
 
 def _record(name: str, expr: promql.Expr | str, labels: dict[str, str]) -> Rule:

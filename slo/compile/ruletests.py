@@ -18,15 +18,17 @@ Predicted steps are computed for both range semantics Prometheus has had: 3.x se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-from .. import naming, promql
+from .. import naming
 from ..duration import format_duration, parse_duration_ms
 from ..windows import TIERS
-from .rules import CompileOptions, _missing_alert, _tier_alert
+from .rules import CompileOptions, Rule, rule_file
 from .units import ActiveTier, Unit
 
 __all__ = ["STEPS_PER_WINDOW", "fire_step", "test_files"]
@@ -37,12 +39,17 @@ _BASIC_STEPS = 12  # 12m at 1m: the error ratio is constant from t=0, so every w
 
 
 def _series(u: Unit, template: str) -> str:
-    return str(promql.selector(naming.windowed(template, u.rate_window), u.labels))
+    return naming.windowed(template, u.rate_window) + u.label_selector
 
 
 def _traffic(u: Unit) -> tuple[int, Fraction]:
+    return _traffic_for(u.budget)
+
+
+@lru_cache(maxsize=1024)  # thousands of units share a few dozen budgets
+def _traffic_for(budget_decimal: Decimal) -> tuple[int, Fraction]:
     """Total events/s and the exact budget: total x budget is an integer."""
-    budget = Fraction(u.budget)
+    budget = Fraction(budget_decimal)
     total = 1
     while (total * budget).denominator != 1:
         total *= 10
@@ -100,8 +107,20 @@ class _Plan:
         return True if step > self.late else None  # None: either semantics may apply
 
 
-def _plan(u: Unit, active: ActiveTier, errors_x: int | None, alert: dict[str, Any]) -> _Plan | None:
-    total, budget = _traffic(u)
+def _plan(u: Unit, active: ActiveTier, errors_x: int | None, expected: dict[str, Any]) -> _Plan | None:
+    steps = _steps(u.budget, active.factor, active.tier.short_ms * STEPS_PER_WINDOW // active.tier.long_ms, errors_x)
+    if steps is None:
+        return None
+    bad, total, early, late = steps
+    return _Plan(u, expected, bad, total, early, late)
+
+
+@lru_cache(maxsize=4096)  # a pure function of a handful of values shared by thousands of units
+def _steps(
+    budget_decimal: Decimal, factor: Decimal, short_w: int, errors_x: int | None
+) -> tuple[Fraction, int, int | None, int | None] | None:
+    """Bad and total rates of the scenario, and its first firing step under each range semantics."""
+    total, budget = _traffic_for(budget_decimal)
     if errors_x is None:
         bad = Fraction(total)
     elif errors_x * budget > 1:
@@ -109,13 +128,12 @@ def _plan(u: Unit, active: ActiveTier, errors_x: int | None, alert: dict[str, An
     else:
         bad = errors_x * budget * total
     long_w = STEPS_PER_WINDOW
-    short_w = long_w * active.tier.short_ms // active.tier.long_ms
-    limit = Fraction(active.factor) * budget
+    limit = Fraction(factor) * budget
     k3 = fire_step(long_w, short_w, bad, total, limit, closed=False)
     k2 = fire_step(long_w, short_w, bad, total, limit, closed=True)
     early = None if k2 is None or k3 is None else min(k2, k3)
     late = None if k2 is None or k3 is None else max(k2, k3)
-    return _Plan(u, _expected(alert, u.labels), bad, total, early, late)
+    return bad, total, early, late
 
 
 def _batches(plans: list[_Plan]) -> list[list[_Plan]]:
@@ -177,15 +195,17 @@ def _num(value: Fraction) -> str:
     return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
 
 
-def _basic_file(units: list[Unit], options: CompileOptions, rule_path: str) -> dict[str, Any]:
+def _basic_file(
+    units: list[Unit], expected: Mapping[tuple[int, str], dict[str, Any]], rule_path: str
+) -> dict[str, Any]:
     quiet: list[dict[str, str]] = []
     at_objective: list[dict[str, str]] = []
     quiet_tests: list[dict[str, Any]] = []
     objective_tests: list[dict[str, Any]] = []
     missing_tests: list[dict[str, Any]] = []
-    missing_units: list[Unit] = []
+    missing_units: list[tuple[int, Unit]] = []
     end = _BASIC_STEPS
-    for u in units:
+    for index, u in enumerate(units):
         total, budget = _traffic(u)
         quiet.append({"series": _series(u, naming.BAD_RATE), "values": f"0x{end}"})
         quiet.append({"series": _series(u, naming.TOTAL_RATE), "values": f"{total}x{end}"})
@@ -202,19 +222,18 @@ def _basic_file(units: list[Unit], options: CompileOptions, rule_path: str) -> d
         # A tier under 1x fires at the objective: that is why the build warns about it.
         for a in u.tiers:
             if a.factor < 1:
-                alert = _expected(_tier_alert(u, a, options), u.labels)
-                objective_tests.append(_alert_test(end, _BASIC_STEP_MS, a.tier.alert, [alert]))
+                objective_tests.append(_alert_test(end, _BASIC_STEP_MS, a.tier.alert, [expected[index, a.tier.alert]]))
         if u.slo.alerting.no_data:
-            missing_units.append(u)
+            missing_units.append((index, u))
     # Every unit's SLI is absent at once, so at each instant all units past their `for` fire.
     instants: set[int] = set()
-    for u in missing_units:
+    for _, u in missing_units:
         steps = -(-parse_duration_ms(u.slo.alerting.no_data_for) // _BASIC_STEP_MS)
         instants.update(s for s in (steps - 1, steps + 1) if s >= 1)
     for step in sorted(instants):
         firing = [
-            _expected(_missing_alert(u, options), dict(u.identity))
-            for u in missing_units
+            expected[index, naming.ALERT_SLI_MISSING]
+            for index, u in missing_units
             if step * _BASIC_STEP_MS >= parse_duration_ms(u.slo.alerting.no_data_for)
         ]
         missing_tests.append(_alert_test(step, _BASIC_STEP_MS, naming.ALERT_SLI_MISSING, firing))
@@ -259,14 +278,29 @@ def _merge(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def test_files(units: list[Unit], options: CompileOptions) -> dict[str, dict[str, Any]]:
-    """Path in the bundle -> promtool test file content, for the units of one service."""
+def test_files(
+    units: list[Unit], options: CompileOptions, alerts: Mapping[tuple[int, str], Rule] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Path in the bundle -> promtool test file content, for the units of one service.
+
+    `alerts` are the service's alert rules by (unit index, alert name), as `rule_file`
+    returns them: passing them saves building them again."""
+    if alerts is None:
+        alerts = rule_file(units, options).alerts
+    # One expected-alert mapping per alert, shared by every assertion: the YAML writer
+    # renders a shared mapping once.
+    expected = {
+        (i, name): _expected(alert, dict(units[i].identity) if name == naming.ALERT_SLI_MISSING else units[i].labels)
+        for (i, name), alert in alerts.items()
+    }
     stack, service = units[0].service.stack, units[0].service.service
     basic = naming.test_file(stack, service, "basic")
     rule_path = "../" * basic.count("/") + naming.rule_file(stack, service)
-    out: dict[str, dict[str, Any]] = {basic: _basic_file(units, options, rule_path)}
+    out: dict[str, dict[str, Any]] = {basic: _basic_file(units, expected, rule_path)}
     for tier in TIERS:
-        members = [(u, a, _tier_alert(u, a, options)) for u in units for a in u.tiers if a.tier.id == tier.id]
+        members = [
+            (u, a, expected[i, a.tier.alert]) for i, u in enumerate(units) for a in u.tiers if a.tier.id == tier.id
+        ]
         if not members:
             continue
         step_ms = tier.long_ms // STEPS_PER_WINDOW

@@ -52,6 +52,11 @@ class Unit:
         return dict(sorted(out.items()))
 
     @cached_property
+    def label_selector(self) -> str:
+        """`{...}` with every label of `labels`: the series the promtool tests feed."""
+        return promql.label_selector(self.labels)
+
+    @cached_property
     def identity(self) -> dict[str, str]:
         return {k: self.labels[k] for k in naming.IDENTITY_LABELS}
 
