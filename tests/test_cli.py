@@ -46,7 +46,9 @@ def test_check_flag_detects_stale_bundle(project: Path, capsys: pytest.CaptureFi
     assert err[0] == "build is stale: 10 file(s) differ; run `slo build` and commit:"
     assert "  extra.txt" in err
     assert "  prometheus/rules/shop/api.yml" in err
-    assert "0.0005" not in (project / "build" / "prometheus" / "rules" / "shop" / "api.yml").read_text()  # wrote nothing
+    assert (
+        "0.0005" not in (project / "build" / "prometheus" / "rules" / "shop" / "api.yml").read_text()
+    )  # wrote nothing
 
 
 def test_check_flag_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
