@@ -135,7 +135,8 @@ def prepare(size: int, root: Path) -> tuple[Path, Path, Path, int]:
 
 
 def run_ours(slo: Path, src: Path, out: Path, log: Path) -> Run:
-    return measure([str(slo), "build", str(src), "--out", str(out)], log)
+    # Sloth writes rules only: compare without our dashboards (docs/bench.md).
+    return measure([str(slo), "build", str(src), "--out", str(out), "--no-dashboards"], log)
 
 
 def run_sloth(sloth: Path, src: Path, out: Path, windows: Path, log: Path) -> Run:

@@ -58,9 +58,17 @@ class Bundle:
         for path, content in test_files(units, self.options, rf.alerts).items():
             yield path, to_yaml(content)
         yield runbook_page(units)
+        if self.options.dashboards:
+            from dashboards import service_dashboard_file  # grafanalib costs ~80 ms to import
+
+            yield service_dashboard_file(units, self.options)
 
     def shared_files(self) -> Iterator[tuple[str, str]]:
         yield runbook_index(self.units)
+        if self.options.dashboards:
+            from dashboards import dashboard_files
+
+            yield from dashboard_files()
 
     @cached_property
     def files(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ class CheckResult:
     version: str
     rule_files: int = 0
     test_files: int = 0
+    dashboards: int = 0
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -79,4 +80,9 @@ def check_bundle(bundle_dir: str, promtool: str, jobs: int | None = None) -> Che
             if proc.returncode != 0:
                 what = " ".join(cmd[1:3])
                 result.failures.append(f"promtool {what} failed:\n{(proc.stdout + proc.stderr).strip()}")
+    if os.path.isdir(os.path.join(bundle_dir, "grafana", "dashboards")):
+        from dashboards.check import check_dashboards
+
+        result.dashboards, problems = check_dashboards(bundle_dir)
+        result.failures += problems
     return result

@@ -80,6 +80,12 @@ def _rate_window(ctx: click.Context, param: click.Parameter, value: str) -> str:
     callback=_rate_window,
     help="Rate window of the SLI source rules: your rule evaluation interval, at least 2 scrape intervals.",
 )
+@click.option(
+    "--dashboards/--no-dashboards",
+    default=True,
+    show_default=True,
+    help="Write Grafana dashboards and provisioning under grafana/.",
+)
 @_output
 @click.pass_context
 def build_cmd(
@@ -90,13 +96,14 @@ def build_cmd(
     explain: bool,
     runbook_base_url: str,
     rate_window: str,
+    dashboards: bool,
     output: str,
 ) -> None:
     """Validate SLO files (default: slos/) and write the bundle."""
     try:
         bundle = build(
             list(paths) or ["slos"],
-            CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window),
+            CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window, dashboards=dashboards),
         )
     except InputErrors as e:
         ctx.exit(_input_errors(e.errors, output))
@@ -187,6 +194,7 @@ def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, ou
                 "promtool_version": result.version,
                 "rule_files": result.rule_files,
                 "test_files": result.test_files,
+                "dashboards": result.dashboards,
                 "failures": result.failures,
             }
         )
@@ -196,7 +204,9 @@ def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, ou
         state = "passed" if result.ok else "FAILED"
         click.echo(
             f"promtool {result.version}: {result.rule_files} rule files checked, "
-            f"{result.test_files} test files run: {state}"
+            f"{result.test_files} test files run"
+            + (f", {result.dashboards} dashboards' queries checked" if result.dashboards else "")
+            + f": {state}"
         )
     ctx.exit(EXIT_OK if result.ok else EXIT_FAILED)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,8 @@ def promtool(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def grafana_schema() -> Path:
+    """The dashboard schema checker `make setup` builds (.ci/install-grafana-schema)."""
+    return _require(Path(sys.executable).parent / "grafana-schema", "grafana-schema (the dashboard schema checker)")

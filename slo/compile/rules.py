@@ -30,6 +30,7 @@ Rule = dict[str, Any]
 class CompileOptions:
     runbook_base_url: str = ""  # prefix for runbook links; empty: paths inside the bundle
     rate_window: str = naming.DEFAULT_RATE_WINDOW  # of the SLI source rules; see naming
+    dashboards: bool = True  # Grafana dashboards and provisioning (the `dashboards` package)
 
 
 @dataclass(frozen=True)

@@ -61,12 +61,12 @@ class Unit:
         return {k: self.labels[k] for k in naming.IDENTITY_LABELS}
 
     @cached_property
-    def _identity_selector(self) -> str:
+    def identity_selector(self) -> str:
         return promql.label_selector(self.identity)
 
     def series(self, template: str, window: str | None = None) -> promql.Expr:
         name = naming.windowed(template, window) if window else template
-        return promql.Expr(name + self._identity_selector, True)
+        return promql.Expr(name + self.identity_selector, True)
 
     @property
     def period(self) -> str:

@@ -1,0 +1,52 @@
+"""The check that fails when a panel reads a series nobody produces: a renamed recording rule
+would otherwise leave a panel silently empty."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+
+from .queries import metric_names, panel_queries
+
+# Series Prometheus itself writes for the rules we generate.
+PROMETHEUS_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
+_RECORD = re.compile(r"^\s*- record: (\S+)$", re.MULTILINE)
+
+
+def recorded_names(rule_texts: Iterable[str]) -> set[str]:
+    return {name for text in rule_texts for name in _RECORD.findall(text)}
+
+
+def unknown_series(dashboard_text: str, path: str, produced: set[str]) -> list[str]:
+    problems = []
+    for q in panel_queries(json.loads(dashboard_text)):
+        try:
+            names = metric_names(q.substituted())
+        except ValueError as e:
+            problems.append(f"{path}: panel {q.panel!r} query {q.ref}: not valid PromQL: {e}")
+            continue
+        for name in sorted(names - produced - PROMETHEUS_SERIES):
+            problems.append(f"{path}: panel {q.panel!r} query {q.ref} reads {name}, which the bundle does not record")
+    return problems
+
+
+def check_dashboards(bundle_dir: str, extra_series: Iterable[str] = ()) -> tuple[int, list[str]]:
+    """(dashboards checked, problems) for a bundle on disk."""
+    texts = []
+    for base, _, names in os.walk(os.path.join(bundle_dir, "prometheus", "rules")):
+        for n in names:
+            with open(os.path.join(base, n), encoding="utf-8") as fh:
+                texts.append(fh.read())
+    produced = recorded_names(texts) | set(extra_series)
+    problems: list[str] = []
+    count = 0
+    for base, _, names in sorted(os.walk(os.path.join(bundle_dir, "grafana", "dashboards"))):
+        for n in sorted(names):
+            if n.endswith(".json"):
+                path = os.path.join(base, n)
+                with open(path, encoding="utf-8") as fh:
+                    problems += unknown_series(fh.read(), os.path.relpath(path, bundle_dir), produced)
+                count += 1
+    return count, problems
