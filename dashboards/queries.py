@@ -19,6 +19,8 @@ class PanelQuery:
     ref: str  # refId
     expr: str  # as written in the dashboard
     instant: bool
+    legend: str = ""
+    panel_id: int = 0
 
     def substituted(self, variables: Mapping[str, str] = DEFAULT_VARIABLES) -> str:
         out = self.expr
@@ -31,7 +33,13 @@ def panel_queries(dashboard: Mapping[str, Any]) -> Iterator[PanelQuery]:
     for panel in _panels(dashboard.get("panels", [])):
         for target in panel.get("targets", []):
             yield PanelQuery(
-                dashboard["uid"], panel["title"], target["refId"], target["expr"], bool(target.get("instant"))
+                dashboard["uid"],
+                panel["title"],
+                target["refId"],
+                target["expr"],
+                bool(target.get("instant")),
+                target.get("legendFormat", ""),
+                panel.get("id", 0),
             )
 
 

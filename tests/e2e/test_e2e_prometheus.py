@@ -8,6 +8,8 @@ with promtool before Prometheus starts, so the 1h window behaves as in productio
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -248,3 +250,48 @@ def test_latency_fast_page(steady: Stack) -> None:
         steady.app.set(latency=0.05)
     assert fired["labels"]["severity"] == "page"
     assert not prom.alert(FAST_PAGE, "availability"), describe(prom.alerts())
+
+
+# --- dashboards: every panel query returns data from the live Prometheus --------------------
+
+
+def test_every_dashboard_query_returns_live_data(steady: Stack) -> None:
+    """Prometheus evaluates the bundle's rules over the live app; each query of each panel of
+    each dashboard of that bundle (variables substituted as Grafana would with every choice
+    selected) returns at least one series."""
+    from dashboards.queries import DEFAULT_VARIABLES, panel_queries
+
+    prom = steady.prometheus
+    _wait_live(steady, 20)
+    bundle = steady.slo_dir.parent / "bundle"
+    dashboards = sorted((bundle / "grafana" / "dashboards").rglob("*.json"))
+    assert len(dashboards) == 2  # the app's own and the overview
+    variables = {**DEFAULT_VARIABLES, "$__range": "5m"}
+    empty, checked = [], 0
+    for path in dashboards:
+        for q in panel_queries(json.loads(path.read_text())):
+            checked += 1
+            if not prom.query(q.substituted(variables)):
+                empty.append(f"{path.name}: {q.panel} {q.ref}: {q.expr}")
+    print(f"\nE2E dashboards: {checked} panel queries run against the live Prometheus, {len(empty)} empty")
+    assert empty == []
+    assert checked >= 20
+
+
+def test_dashboard_previews_render_live_data(steady: Stack, tmp_path: Path) -> None:
+    """The PNG previews of docs/dashboards.md. Refresh them with
+    `SWARM_SLO_PREVIEW_DIR=docs/images pytest tests/e2e -k previews`."""
+    from dashboards.preview import Prometheus as PreviewSource
+    from dashboards.preview import render
+
+    _wait_live(steady, 30)
+    out = Path(os.environ.get("SWARM_SLO_PREVIEW_DIR", tmp_path))
+    bundle = steady.slo_dir.parent / "bundle"
+    written = [
+        render(json.loads(p.read_text()), PreviewSource(steady.prometheus.url), out / f"dashboard-{p.stem}.png")
+        for p in sorted((bundle / "grafana" / "dashboards").rglob("*.json"))
+    ]
+    assert [p.name for p in written] == ["dashboard-overview.png", "dashboard-e2e-app.png"]
+    for p in written:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert p.stat().st_size > 20_000, f"{p} looks empty"
