@@ -11,7 +11,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from slo.compile.units import _timeslices
+from slo.compile.units import timeslices
 from slo.render import to_yaml
 from slo.sli import SLI, SLIContext
 from slo.spec import ServiceSpec, SLOSpec
@@ -186,7 +186,7 @@ def _sloth_queries(spec: ServiceSpec, slo: SLOSpec, sli: SLI, budget: Decimal) -
         return tuple(str(e).replace(f"[{_SENTINEL}]", f"[{SLOTH_WINDOW}]") for e in (exprs.bad, exprs.total))  # type: ignore[return-value]
     exprs = sli.expressions(SLIContext(spec.service, spec.stack, SLOTH_STEP))
     if not exprs.time_based:
-        exprs = _timeslices(exprs, budget)
+        exprs = timeslices(exprs, budget)
     step = f"[{SLOTH_WINDOW}:{SLOTH_STEP}]"
     return f"sum(sum_over_time(({exprs.bad}){step}))", f"sum(sum_over_time(({exprs.total}){step}))"
 

@@ -14,7 +14,7 @@ from ..sli import SLIContext, SLIExpressions
 from ..spec import Objective, ServiceSpec, SLOSpec
 from ..windows import TIERS, Tier, factor
 
-__all__ = ["Unit", "units_of"]
+__all__ = ["Unit", "timeslices", "units_of"]
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool, rate_
     budget = (Decimal(100) - obj.target) / Decimal(100)
     exprs = sli.expressions(SLIContext(svc.service, svc.stack, rate_window))
     if slo.budgeting == "timeslices" and not exprs.time_based:
-        exprs = _timeslices(exprs, budget)
+        exprs = timeslices(exprs, budget)
     return Unit(
         service=svc,
         slo=slo,
@@ -133,7 +133,7 @@ def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool, rate_
     )
 
 
-def _timeslices(exprs: SLIExpressions, budget: Decimal) -> SLIExpressions:
+def timeslices(exprs: SLIExpressions, budget: Decimal) -> SLIExpressions:
     """Each evaluation is a slice: bad when its 5m error ratio breaks the objective."""
     ratio = promql.binary(exprs.bad, "/", exprs.total)
     bad = promql.binary(ratio, ">", promql.number(format_decimal(budget)), "bool")
