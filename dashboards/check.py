@@ -13,10 +13,19 @@ from .queries import metric_names, panel_queries
 # Series Prometheus itself writes for the rules we generate.
 PROMETHEUS_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 _RECORD = re.compile(r"^\s*- record: (\S+)$", re.MULTILINE)
+# The SLI source rules: the only rules that read the user's raw series (slo.compile.rules).
+_SOURCE_EXPR = re.compile(r"^\s*- record: slo:sli_(?:bad|total):rate\S*\n\s*expr: '(.*)'$", re.MULTILINE)
 
 
 def recorded_names(rule_texts: Iterable[str]) -> set[str]:
-    return {name for text in rule_texts for name in _RECORD.findall(text)}
+    """What the rules record, and the raw series their SLI source rules read: a panel may
+    show either (an error breakdown reads the raw counters the SLI counts)."""
+    names: set[str] = set()
+    for text in rule_texts:
+        names.update(_RECORD.findall(text))
+        for expr in _SOURCE_EXPR.findall(text):
+            names |= metric_names(expr.replace("''", "'"))
+    return names
 
 
 def unknown_series(dashboard_text: str, path: str, produced: set[str]) -> list[str]:

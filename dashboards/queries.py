@@ -9,7 +9,13 @@ from typing import Any
 import promql_parser
 
 # What Grafana puts in for the variables our queries use, when every choice is selected.
-DEFAULT_VARIABLES = {"$__range": "1h", "$team": ".*", "$stack": ".*", "$service": ".*"}
+DEFAULT_VARIABLES = {
+    "$__range": "1h",
+    "$__rate_interval": "1m",
+    "$team": ".*",
+    "$stack": ".*",
+    "$service": ".*",
+}
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def _slo_row(u: Unit, options: CompileOptions, ids: PanelIds, y: int) -> list[An
         },
     ]
     budget_steps = [Step("red"), Step("orange", 0), Step("green", 0.25)]
+    wide = 8 if u.sli.breakdown else 12
     out: list[Any] = [
         row(f"{u.slo_label}: {u.target_text}% over {u.period}", ids(key, "row"), y),
         stat(
@@ -123,7 +124,7 @@ def _slo_row(u: Unit, options: CompileOptions, ids: PanelIds, y: int) -> list[An
             "percentunit",
             [Step("red"), Step("green", objective)],
             ids(key, "sli"),
-            (0, y + 6, 12, 8),
+            (0, y + 6, wide, 8),
         ),
         timeseries(
             "Error budget",
@@ -135,9 +136,22 @@ def _slo_row(u: Unit, options: CompileOptions, ids: PanelIds, y: int) -> list[An
             "percentunit",
             budget_steps,
             ids(key, "budget"),
-            (12, y + 6, 12, 8),
+            (wide, y + 6, wide, 8),
         ),
     ]
+    if u.sli.breakdown:
+        label, expr = u.sli.breakdown
+        out.append(
+            timeseries(
+                f"Top 5 {label} by bad events",
+                f"Bad events per second by {label}, the five largest: where the errors come from.",
+                [Query(f"topk(5, {expr})", f"{{{{{label}}}}}")],
+                "reqps",
+                [Step("green")],
+                ids(key, "breakdown"),
+                (2 * wide, y + 6, wide, 8),
+            )
+        )
     width = 24 // max(len(u.tiers), 1)
     for n, active in enumerate(u.tiers):
         tier = active.tier

@@ -32,6 +32,9 @@ class SLIExpressions:
     total: Expr
     # Threshold SLIs count time (series x evaluation steps), never requests.
     time_based: bool = False
+    # For dashboards: (label, bad events per second by that label), when the SLI's series
+    # carry a label worth breaking errors down by. Windowed by Grafana's $__rate_interval.
+    breakdown: tuple[str, str] | None = None
 
 
 class _Kind(BaseModel):
@@ -220,16 +223,19 @@ class _HTTPErrors(_Kind):
 
     _metric: ClassVar[str]
     _code_label: ClassVar[str]
+    _breakdown_label: ClassVar[str | None] = None  # errors by route or instance, on dashboards
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         base = promql.parse_matchers(_fmt(self.selector, ctx))
+        errors = [*base, f"{self._code_label}=~{promql.quote(self.error_codes)}"]
         total = _rate(self._metric, base, ctx.window)
-        bad = _rate(
-            self._metric,
-            [*base, f"{self._code_label}=~{promql.quote(self.error_codes)}"],
-            ctx.window,
-        )
-        return SLIExpressions(bad=_zero_when_absent(bad, total), total=total)
+        bad = _rate(self._metric, errors, ctx.window)
+        breakdown = None
+        if self._breakdown_label:
+            selector = promql.vector_selector(self._metric, errors)
+            by = self._breakdown_label
+            breakdown = (by, f"sum by ({by}) (rate({selector}[$__rate_interval]))")
+        return SLIExpressions(bad=_zero_when_absent(bad, total), total=total, breakdown=breakdown)
 
 
 class _HTTPLatency(_Kind):
@@ -287,6 +293,7 @@ class PrometheusClientErrors(_HTTPErrors):
     kind: Literal["prometheus-client-errors"]
     _metric: ClassVar[str] = "http_requests_total"
     _code_label: ClassVar[str] = "code"
+    _breakdown_label: ClassVar[str | None] = "instance"  # no route label by convention; the task
 
 
 class PrometheusClientLatency(_HTTPLatency):
@@ -302,6 +309,7 @@ class OTelHTTPErrors(_HTTPErrors):
     kind: Literal["otel-http-errors"]
     _metric: ClassVar[str] = "http_server_request_duration_seconds_count"
     _code_label: ClassVar[str] = "http_response_status_code"
+    _breakdown_label: ClassVar[str | None] = "http_route"
 
 
 class OTelHTTPLatency(_HTTPLatency):
