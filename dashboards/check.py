@@ -24,7 +24,10 @@ def recorded_names(rule_texts: Iterable[str]) -> set[str]:
     for text in rule_texts:
         names.update(_RECORD.findall(text))
         for expr in _SOURCE_EXPR.findall(text):
-            names |= metric_names(expr.replace("''", "'"))
+            try:
+                names |= metric_names(expr.replace("''", "'"))
+            except ValueError:
+                continue  # a broken rule file: promtool reports it
     return names
 
 

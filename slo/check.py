@@ -69,7 +69,7 @@ def check_bundle(bundle_dir: str, promtool: str, jobs: int | None = None) -> Che
         result.failures.append(f"{bundle_dir}: no rule files under prometheus/rules; run `slo build` first")
         return result
     jobs = jobs or os.cpu_count() or 1
-    commands = [[promtool, "check", "rules", *c] for c in _chunks(rules, jobs)]
+    commands = [[promtool, "check", "rules", "--lint-fatal", *c] for c in _chunks(rules, jobs)]
     commands += [[promtool, "test", "rules", *c] for c in _chunks(tests, jobs)]
 
     def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:

@@ -218,7 +218,9 @@ def _alert(
         rule["for"] = for_
     alerting = u.slo.alerting
     by_severity = alerting.page if labels[naming.LABEL_SEVERITY] == "page" else alerting.ticket
-    rule["labels"] = dict(sorted({**labels, **by_severity.labels}.items()))
+    # The unit's labels are on the firing series already; stated on the rule too, they make
+    # each alert rule distinct (promtool's duplicate-rules lint) and readable on its own.
+    rule["labels"] = dict(sorted({**u.labels, **labels, **by_severity.labels}.items()))
     annotations = {
         "summary": summary,
         "description": description,
