@@ -239,6 +239,41 @@ def validate_cmd(ctx: click.Context, paths: tuple[str, ...], prometheus: str | N
         click.echo(f"ok: {len(services)} services, {slos} SLOs")
 
 
+@cli.group("stack")
+def stack_group() -> None:
+    """The monitoring stack on Docker Swarm (Prometheus, Alertmanager, Grafana, ...)."""
+
+
+@stack_group.command("render")
+@click.option("--bundle", "bundle_dir", default="build", show_default=True, help="Bundle directory (slo build).")
+@click.option(
+    "--out",
+    "out_file",
+    default="stack-rendered/stack.yml",
+    show_default=True,
+    help="Stack file to write; its configs go beside it under configs/.",
+)
+@_output
+@click.pass_context
+def stack_render_cmd(ctx: click.Context, bundle_dir: str, out_file: str, output: str) -> None:
+    """Write the stack file `slo stack deploy` would deploy, and the configs it mounts."""
+    from pathlib import Path
+
+    from stack.render import BundleMissing, render
+
+    try:
+        rendered = render(bundle_dir)
+    except BundleMissing as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_INPUT)
+    written = rendered.write(Path(out_file))
+    if output == "json":
+        _emit_json({"ok": True, "stack_file": out_file, "configs": len(rendered.configs), "files": len(written)})
+    else:
+        click.echo(f"wrote {out_file} and {len(rendered.configs)} configs beside it")
+    ctx.exit(EXIT_OK)
+
+
 @cli.command("schema")
 def schema_cmd() -> None:
     """Print the JSON Schema of SLO files (for editors)."""

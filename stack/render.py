@@ -1,0 +1,171 @@
+"""Render the monitoring stack from a bundle: the stack file and every config it mounts.
+
+Each config is a Swarm config named by its content hash, so `docker stack deploy` replaces a
+config, and rolls the one service that mounts it, only when its content changed. The rendered
+directory is self-contained (the bundle's files are copied in): it is what `slo stack deploy`
+deploys and what a user reviews or deploys by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from slo import __version__
+
+_KEY = re.compile(r"[^a-z0-9]+")
+_NAME_MAX = 64  # Docker's limit for config names
+
+
+@dataclass(frozen=True)
+class Images:
+    """Official image names; local builds (no registry) are tagged with the same names."""
+
+    prometheus: str = "prom/prometheus:v3.16.0"
+    alertmanager: str = "prom/alertmanager:v0.35.0"
+    grafana: str = "grafana/grafana:12.2.1"
+    socket_proxy: str = "haproxy:2.6"
+    node_exporter: str = "prom/node-exporter:v1.9.1"
+    jaeger: str = "jaegertracing/jaeger:2.11.0"
+    otel_collector: str = "otel/opentelemetry-collector-contrib:0.139.0"
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Published in host mode (Swarm's routing mesh needs IPVS, which some kernels lack)."""
+
+    prometheus: int = 9090
+    alertmanager: int = 9093
+    grafana: int = 3000
+    jaeger: int = 16686
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    name: str = "monitoring"
+    network: str = "monitoring"
+    retention_time: str = "15d"
+    retention_size: str = "10GB"
+    scrape_interval: str = "15s"
+    # The bundle's rate window (slo build --rate-window, default 1m) must equal this.
+    evaluation_interval: str = "1m"
+    alertmanager_replicas: int = 2
+    single_node: bool = True  # allow every Alertmanager replica on one node (the local demo)
+    docker_host: str = "tcp://socket-proxy:2375"
+    images: Images = field(default_factory=Images)
+    ports: Ports = field(default_factory=Ports)
+
+
+@dataclass(frozen=True)
+class Config:
+    service: str
+    key: str  # the key in the stack file
+    name: str  # the Swarm config's name: key and content hash
+    file: str  # relative to the stack file
+    target: str  # path inside the container
+    content: str
+
+
+@dataclass
+class RenderedStack:
+    stack_file: str
+    configs: list[Config]
+
+    def files(self, stack_name: str = "stack.yml") -> dict[str, str]:
+        out = {stack_name: self.stack_file}
+        out.update((c.file, c.content) for c in self.configs)
+        return out
+
+    def write(self, path: Path) -> list[Path]:
+        written = []
+        for rel, text in self.files(path.name).items():
+            target = path.parent / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            written.append(target)
+        return written
+
+
+class BundleMissing(Exception):
+    pass
+
+
+def _env() -> jinja2.Environment:
+    loader = jinja2.FunctionLoader(lambda name: resources.files("stack").joinpath("templates", name).read_text())
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def _config(service: str, rel: str, target: str, content: str, stack_name: str) -> Config:
+    key = _KEY.sub("-", f"{service}-{rel}".lower()).strip("-")
+    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    name = f"{stack_name}-{key}"[: _NAME_MAX - 13] + "-" + digest
+    return Config(service, key, name, f"configs/{service}/{rel}", target, content)
+
+
+def _bundle_files(bundle: Path, under: str, suffix: str) -> Iterator[tuple[str, str]]:
+    base = bundle / under
+    for root, _, names in sorted(os.walk(base)):
+        for n in sorted(names):
+            if n.endswith(suffix):
+                full = Path(root) / n
+                yield full.relative_to(base).as_posix(), full.read_text(encoding="utf-8")
+
+
+def render(bundle_dir: str | Path, config: StackConfig | None = None) -> RenderedStack:
+    config = config or StackConfig()
+    bundle = Path(bundle_dir)
+    if not (bundle / "manifest.json").is_file():
+        raise BundleMissing(f"{bundle}: not a bundle (no manifest.json); run `slo build` first")
+    env = _env()
+    common = {"version": __version__, "name": config.name}
+    configs: list[Config] = []
+
+    rules = list(_bundle_files(bundle, "prometheus/rules", ".yml"))
+    rule_targets = [f"/etc/prometheus/rules/{rel}" for rel, _ in rules]
+    prometheus_yml = env.get_template("prometheus.yml.j2").render(
+        **common,
+        scrape_interval=config.scrape_interval,
+        evaluation_interval=config.evaluation_interval,
+        rule_paths=rule_targets,
+        docker_host=config.docker_host,
+        network=f"{config.name}_{config.network}",
+    )
+    configs.append(
+        _config("prometheus", "prometheus.yml", "/etc/prometheus/prometheus.yml", prometheus_yml, config.name)
+    )
+    for (rel, text), target in zip(rules, rule_targets, strict=True):
+        configs.append(_config("prometheus", f"rules/{rel}", target, text, config.name))
+
+    routing = bundle / "alertmanager" / "alertmanager.yml"
+    am = routing.read_text() if routing.is_file() else env.get_template("alertmanager-default.yml.j2").render(**common)
+    configs.append(_config("alertmanager", "alertmanager.yml", "/etc/alertmanager/alertmanager.yml", am, config.name))
+
+    for rel, text in _bundle_files(bundle, "grafana/provisioning", ".yml"):
+        configs.append(_config("grafana", f"provisioning/{rel}", f"/etc/grafana/provisioning/{rel}", text, config.name))
+    for rel, text in _bundle_files(bundle, "grafana/dashboards", ".json"):
+        configs.append(_config("grafana", f"dashboards/{rel}", f"/etc/grafana/dashboards/{rel}", text, config.name))
+
+    haproxy = env.get_template("haproxy.cfg.j2").render(**common)
+    configs.append(_config("socket-proxy", "haproxy.cfg", "/usr/local/etc/haproxy/haproxy.cfg", haproxy, config.name))
+    otel = env.get_template("otel-collector.yaml.j2").render(**common)
+    configs.append(_config("otel-collector", "config.yaml", "/etc/otelcol/config.yaml", otel, config.name))
+
+    stack_file = env.get_template("stack.yml.j2").render(
+        **common,
+        network=config.network,
+        configs=configs,
+        images=config.images,
+        ports=config.ports,
+        retention_time=config.retention_time,
+        retention_size=config.retention_size,
+        alertmanager_replicas=config.alertmanager_replicas,
+        single_node=config.single_node,
+    )
+    return RenderedStack(stack_file, configs)

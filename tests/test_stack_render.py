@@ -1,0 +1,109 @@
+"""`slo stack render`: the stack file and its configs, checked by the tools that will read them
+(the docker CLI's compose parser, promtool, HAProxy)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import EXAMPLES
+
+from slo.cli import cli
+from stack.render import render
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bundle") / "build"
+    result = CliRunner().invoke(cli, ["build", str(EXAMPLES), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    stack_file = tmp_path_factory.mktemp("stack") / "stack.yml"
+    result = CliRunner().invoke(
+        cli, ["stack", "render", "--bundle", str(bundle), "--out", str(stack_file), "--output", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["configs"] == 13
+    return stack_file
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if not found:
+        pytest.fail(f"{name} not found; `make setup` installs it (.ci/install-tools)")
+    return found
+
+
+def test_the_docker_cli_accepts_the_stack_file(rendered: Path) -> None:
+    proc = subprocess.run(
+        [_tool("docker"), "stack", "config", "-c", rendered.name],
+        cwd=rendered.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    merged = yaml.safe_load(proc.stdout)
+    assert set(merged["services"]) == {
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "socket-proxy",
+        "node-exporter",
+        "jaeger",
+        "otel-collector",
+    }
+    for name, service in merged["services"].items():
+        assert service["deploy"]["resources"]["limits"], f"{name} has no resource limits"
+        assert service["logging"]["options"]["max-size"] == "10m", f"{name} has no log rotation"
+        for port in service.get("ports", []):
+            assert port["mode"] == "host", f"{name} publishes through the routing mesh"
+    assert merged["services"]["alertmanager"]["deploy"]["replicas"] == 2
+
+
+def test_promtool_accepts_prometheus_config_and_rules(rendered: Path, promtool: Path, tmp_path: Path) -> None:
+    configs = rendered.parent / "configs" / "prometheus"
+    text = (configs / "prometheus.yml").read_text()
+    assert "/etc/prometheus/rules/shop/api.yml" in text
+    # Inside the container the rules are at /etc/prometheus/rules; here, beside the config.
+    local = tmp_path / "prometheus.yml"
+    local.write_text(text.replace("/etc/prometheus/rules/", f"{configs}/rules/"))
+    proc = subprocess.run(
+        [promtool, "check", "config", "--lint-fatal", local], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: 3 rule files found" in proc.stdout
+
+
+def test_haproxy_accepts_the_socket_proxy_config(rendered: Path) -> None:
+    cfg = rendered.parent / "configs" / "socket-proxy" / "haproxy.cfg"
+    proc = subprocess.run([_tool("haproxy"), "-c", "-f", cfg], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rendering_is_deterministic_and_a_changed_rule_renames_only_its_config(bundle: Path, tmp_path: Path) -> None:
+    first = render(bundle)
+    assert render(bundle).files() == first.files()
+    copy = tmp_path / "build"
+    shutil.copytree(bundle, copy)
+    api = copy / "prometheus" / "rules" / "shop" / "api.yml"
+    api.write_text(api.read_text() + "# changed\n")
+    before = {c.key: c.name for c in first.configs}
+    after = {c.key: c.name for c in render(copy).configs}
+    changed = sorted(k for k in before if before[k] != after[k])
+    assert changed == ["prometheus-rules-shop-api-yml"]  # prometheus.yml names paths, not contents
+
+
+def test_render_without_a_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["stack", "render", "--bundle", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert "not a bundle (no manifest.json); run `slo build` first" in result.stderr
