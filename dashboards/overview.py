@@ -9,7 +9,7 @@ from slo import naming
 
 from . import variables
 from .ids import PanelIds, dashboard_uid
-from .panels import DATASOURCE, Query, Step, _targets, stat
+from .panels import DATASOURCE, Query, Step, _targets, _thresholds, stat
 
 UID = dashboard_uid("slo-overview")
 SELECTOR = '{team=~"$team",stack=~"$stack",service=~"$service"}'
@@ -127,6 +127,7 @@ def _table(panel_id: int, budget_steps: list[Step]) -> Table:
         id=panel_id,
         gridPos=GridPos(h=20, w=24, x=0, y=4),
         overrides=overrides,
+        thresholds=_thresholds([Step("green")]),
         transformations=[
             {"id": "merge", "options": {}},
             {

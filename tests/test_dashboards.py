@@ -355,3 +355,30 @@ def test_row_keeps_only_row_fields() -> None:
         "gridPos": {"h": 1},
         "panels": [],
     }
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_panel_has_a_description_unit_thresholds_and_the_datasource_variable(case: str) -> None:
+    files = _bundle(case).files
+    panels = 0
+    for path, text in files.items():
+        if not path.startswith("grafana/dashboards/"):
+            continue
+        dashboard = json.loads(text)
+        assert dashboard["templating"]["list"][0]["name"] == "datasource"
+        for p in dashboard["panels"]:
+            if p["type"] == "row":
+                continue
+            panels += 1
+            where = f"{path}: {p['title']}"
+            assert p["description"], where
+            assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, where
+            defaults = p["fieldConfig"]["defaults"]
+            if p["type"] != "table":  # the table sets units per column
+                assert defaults["unit"], where
+            assert defaults["thresholds"]["steps"][0] == {
+                "color": defaults["thresholds"]["steps"][0]["color"],
+                "value": None,
+            }, where
+            assert all(t["datasource"]["uid"] == "${datasource}" for t in p["targets"]), where
+    assert panels >= 10
