@@ -198,7 +198,7 @@ class Syncer:
             dirty, self._dirty = self._dirty, _Dirty()
             if dirty:
                 await self.apply(dirty)
-                self.on_change()
+            self.on_change()  # also after changes made in handle_event (a destroyed container)
 
     async def apply(self, d: _Dirty) -> None:
         if d.full:
