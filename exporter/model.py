@@ -226,7 +226,8 @@ class Container:
         return cls(
             id=cid,
             task_id=task_id,
-            task_name=labels.get("com.docker.swarm.task.name", ""),
+            # The label is "service.slot.taskid"; the cluster families name a task "service.slot".
+            task_name=labels.get("com.docker.swarm.task.name", "").removesuffix(f".{task_id}"),
             service=labels.get("com.docker.swarm.service.name", ""),
             stack=labels.get("com.docker.stack.namespace", ""),
             node_id=labels.get("com.docker.swarm.node.id", ""),

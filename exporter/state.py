@@ -13,16 +13,19 @@ __all__ = ["SwarmState", "constraint_matches", "restart_reason"]
 
 # Task states after which Swarm replaces the task (when the service's restart policy allows).
 _ENDED = frozenset({"failed", "rejected", "orphaned", "complete"})
+_MAX_UNHEALTHY_REMEMBERED = 10_000
 
 
-def restart_reason(task: Task) -> str:
-    """The bucket of a task that ended (see families.RESTART_REASONS)."""
+def restart_reason(task: Task, seen_unhealthy: bool = False) -> str:
+    """The bucket of a task that ended (see families.RESTART_REASONS). Engine 20.10 stops an
+    unhealthy container without saying so in the task (it ends `complete` or `failed` with the
+    container's exit code), so the local health seen before counts first."""
+    if seen_unhealthy or "unhealthy" in task.err:
+        return "unhealthy"
     if task.state in ("rejected", "orphaned"):
         return task.state
     if task.state == "complete":
         return "completed"
-    if "unhealthy" in task.err:
-        return "unhealthy"
     if task.exit_code == 137:
         return "killed"
     if task.exit_code or "non-zero exit" in task.err:
@@ -70,6 +73,8 @@ class SwarmState:
     update_transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     restarts: Counter[tuple[str, str]] = field(default_factory=Counter)
     _counted_ended: set[str] = field(default_factory=set)
+    # Tasks whose local container was seen unhealthy (insertion-ordered, bounded).
+    _unhealthy_tasks: dict[str, None] = field(default_factory=dict)
     _loaded: bool = False
 
     @property
@@ -124,7 +129,7 @@ class SwarmState:
         if task.state == "complete" and (service is None or service.is_job):
             return
         self._counted_ended.add(task.id)
-        self.restarts[(task.service_id, restart_reason(task))] += 1
+        self.restarts[(task.service_id, restart_reason(task, task.id in self._unhealthy_tasks))] += 1
 
     def set_nodes(self, nodes: Iterable[Node]) -> None:
         self.nodes = {n.id: n for n in nodes}
@@ -136,9 +141,19 @@ class SwarmState:
         self.nodes.pop(node_id, None)
 
     def set_containers(self, containers: Iterable[Container]) -> None:
-        self.containers = {c.id: c for c in containers if c.running}
+        self.containers = {}
+        for container in containers:
+            self.put_container(container)
+
+    def saw_unhealthy(self, task_id: str) -> None:
+        self._unhealthy_tasks[task_id] = None
+        while len(self._unhealthy_tasks) > _MAX_UNHEALTHY_REMEMBERED:
+            del self._unhealthy_tasks[next(iter(self._unhealthy_tasks))]
 
     def put_container(self, container: Container) -> None:
+        # A stopped container reads `unhealthy` whatever ended it: only a running one says so.
+        if container.running and container.health == "unhealthy":
+            self.saw_unhealthy(container.task_id)
         if container.running:
             self.containers[container.id] = container
         else:

@@ -2,10 +2,11 @@
 re-reads of what an event names; periodic task re-lists and full resyncs; reconnect with
 backoff and a full reload after every reconnect.
 
-The Engine API has no task events: a service event re-lists that service's tasks now and a few
-times in the next seconds (the orchestrator creates and moves tasks after the service object
-changes), a local container event re-lists its service's tasks, and a slow full task re-list
-catches tasks that changed on other nodes.
+The Engine API has no task events: a service event, or an event of a local task container,
+re-lists that service's tasks now and a few times in the next seconds (the orchestrator
+creates and moves tasks after the service object changes, and the agent reports a container's
+end to the manager after the container event), and a slow full task re-list catches tasks
+that changed on other nodes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ EVENT_FILTERS = {
     "event": ["create", "update", "remove", "start", "die", "destroy", "kill", "oom", "stop", "health_status"],
 }
 TASK_LABEL_FILTER = json.dumps({"label": ["com.docker.swarm.task.id"]})
-_SERVICE_FOLLOW_UP_S = (0.5, 1.5, 4.0)
+_FOLLOW_UP_S = (0.3, 1.0, 3.0)
 
 T = TypeVar("T")
 
@@ -164,25 +165,31 @@ class Syncer:
         d = self._dirty
         if event.type == "service" and event.actor_id:
             d.services.add(event.actor_id)
-            d.service_tasks.add(event.actor_id)
-            loop = asyncio.get_running_loop()
-            for delay in _SERVICE_FOLLOW_UP_S:
-                loop.call_later(delay, self._mark_service_tasks, event.actor_id)
+            self._relist_tasks(event.actor_id)
         elif event.type == "node":
             d.nodes = True
         elif event.type == "container" and event.actor_id:
             if "com.docker.swarm.task.id" not in event.attributes:
                 return
+            if event.action == "health_status: unhealthy":
+                self.state.saw_unhealthy(event.attributes["com.docker.swarm.task.id"])
             if event.action == "destroy":
                 self.state.remove_container(event.actor_id)
             else:
                 d.containers.add(event.actor_id)
             service_id = event.attributes.get("com.docker.swarm.service.id")
             if service_id:
-                d.service_tasks.add(service_id)
+                self._relist_tasks(service_id)
         else:
             return
         self._wake.set()
+
+    def _relist_tasks(self, service_id: str) -> None:
+        """Now, and a few times soon: the manager records task changes after the event."""
+        self._dirty.service_tasks.add(service_id)
+        loop = asyncio.get_running_loop()
+        for delay in _FOLLOW_UP_S:
+            loop.call_later(delay, self._mark_service_tasks, service_id)
 
     def _mark_service_tasks(self, service_id: str) -> None:
         self._dirty.service_tasks.add(service_id)
@@ -204,6 +211,18 @@ class Syncer:
         if d.full:
             await self.full_reload("periodic")
             return
+        # Containers first: a health seen just before a task ended decides its restart reason.
+        for cid in sorted(d.containers):
+            try:
+                container = Container.parse(await self.client.get(f"/containers/{cid}/json"))
+            except DockerError as exc:
+                if exc.kind != "http_404":
+                    raise
+                container = None
+            if container is None:
+                self.state.remove_container(cid)
+            else:
+                self.state.put_container(container)
         manager = self.state.manager
         if manager and d.nodes:
             self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
@@ -223,17 +242,6 @@ class Syncer:
                     continue
                 answer = await self.client.get("/tasks", {"filters": json.dumps({"service": [sid]})})
                 self.state.set_tasks(self._parse("/tasks", answer, Task.parse), service_id=sid)
-        for cid in sorted(d.containers):
-            try:
-                container = Container.parse(await self.client.get(f"/containers/{cid}/json"))
-            except DockerError as exc:
-                if exc.kind != "http_404":
-                    raise
-                container = None
-            if container is None:
-                self.state.remove_container(cid)
-            else:
-                self.state.put_container(container)
 
     async def full_reload(self, reason: str) -> None:
         """Read everything, then swap it in at once (a failure leaves the last state whole)."""

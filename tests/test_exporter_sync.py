@@ -363,3 +363,22 @@ async def test_a_scrape_makes_no_docker_call_and_only_gets_are_sent(h: Harness) 
     assert h.value("swarm_service_limit_cpu_cores", service="api") == 0.5
     assert h.value("swarm_service_limit_memory_bytes", service="api") == 64 << 20
     assert h.value("swarm_service_reservation_cpu_cores", service="api") is None
+
+
+async def test_a_task_ended_after_its_container_was_unhealthy_counts_as_unhealthy(h: Harness) -> None:
+    # Engine 20.10 stops an unhealthy container and reports the task `complete` (exit 0) or
+    # `failed` with the container's exit code: nothing in the task says why.
+    h.fake.services["s1"] = service("s1", "web", 1)
+    h.fake.tasks["t1"] = task("t1", "s1", 1)
+    h.fake.containers["c1"] = container("c1", "t1", "web", 1, "healthy")
+    await connected(h)
+    attrs = {"com.docker.swarm.task.id": "t1", "com.docker.swarm.service.id": "s1"}
+    h.fake.containers["c1"] = container("c1", "t1", "web", 1, "unhealthy")
+    h.fake.emit("container", "health_status: unhealthy", "c1", **attrs)
+    h.fake.containers["c1"] = container("c1", "t1", "web", 1, "unhealthy", running=False)
+    h.fake.tasks["t1"] = task("t1", "s1", 1, state="complete", desired="shutdown", exit_code=0)
+    h.fake.tasks["t2"] = task("t2", "s1", 1)
+    h.fake.emit("container", "die", "c1", **attrs)
+    await h.expect("swarm_service_task_restarts_total", 1.0, service="web", reason="unhealthy")
+    assert h.value("swarm_service_task_restarts_total", service="web", reason="completed") == 0.0
+    assert h.value("swarm_task_container_health", task_id="t1") is None
