@@ -224,7 +224,7 @@ class Syncer:
             else:
                 self.state.put_container(container)
         manager = self.state.manager
-        if manager and d.nodes:
+        if manager and (d.nodes or d.all_tasks):  # nodes with tasks too: leadership moves without an event
             self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
         if manager:
             for sid in sorted(d.services):
