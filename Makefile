@@ -24,8 +24,8 @@ test: setup
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check slo dashboards stack tests bench
-	$(VENV)/bin/ruff format --check slo dashboards stack tests bench
+	$(VENV)/bin/ruff check slo dashboards stack exporter tests bench
+	$(VENV)/bin/ruff format --check slo dashboards stack exporter tests bench
 	$(VENV)/bin/mypy
 
 # Refresh golden files after an intended change; review the diff, commit it with the change.

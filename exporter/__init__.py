@@ -1,0 +1,1 @@
+"""The Swarm exporter."""

@@ -1,0 +1,282 @@
+"""Keeps SwarmState in step with the engine: a full load, then the event stream; targeted
+re-reads of what an event names; periodic task re-lists and full resyncs; reconnect with
+backoff and a full reload after every reconnect.
+
+The Engine API has no task events: a service event, or an event of a local task container,
+re-lists that service's tasks now and a few times in the next seconds (the orchestrator
+creates and moves tasks after the service object changes, and the agent reports a container's
+end to the manager after the container event), and a slow full task re-list catches tasks
+that changed on other nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .docker import DockerClient, DockerError
+from .model import Container, Event, Node, Service, SwarmInfo, Task
+from .state import SwarmState
+from .stats import ExporterStats
+
+__all__ = ["EVENT_FILTERS", "SyncConfig", "Syncer"]
+
+log = logging.getLogger("swarm_exporter")
+
+# Server-side filter: the object types we follow and the actions that change what we publish
+# (exec_* events of health checks would otherwise arrive every few seconds per container).
+EVENT_FILTERS = {
+    "type": ["service", "node", "container"],
+    "event": ["create", "update", "remove", "start", "die", "destroy", "kill", "oom", "stop", "health_status"],
+}
+TASK_LABEL_FILTER = json.dumps({"label": ["com.docker.swarm.task.id"]})
+_FOLLOW_UP_S = (0.3, 1.0, 3.0)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    resync_s: float = 300.0  # full reload
+    tasks_s: float = 30.0  # full task re-list (tasks on other nodes have no events here)
+    backoff_min_s: float = 0.5
+    backoff_max_s: float = 30.0
+    debounce_s: float = 0.05
+
+
+@dataclass
+class _Dirty:
+    full: bool = False
+    all_tasks: bool = False
+    nodes: bool = False
+    services: set[str] = field(default_factory=set)
+    service_tasks: set[str] = field(default_factory=set)
+    containers: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.full or self.all_tasks or self.nodes or self.services or self.service_tasks or self.containers)
+
+
+class _StreamClosed(Exception):
+    pass
+
+
+class Syncer:
+    def __init__(
+        self,
+        client: DockerClient,
+        state: SwarmState,
+        stats: ExporterStats,
+        on_change: Callable[[], None],
+        config: SyncConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client, self.state, self.stats = client, state, stats
+        self.on_change = on_change
+        self.config = config or SyncConfig()
+        self.clock = clock
+        self._dirty = _Dirty()
+        self._wake = asyncio.Event()
+        self._incident: str | None = None
+
+    # --- the outer loop ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Runs until cancelled; never raises on Docker trouble."""
+        reason, backoff = "start", self.config.backoff_min_s
+        while True:
+            try:
+                await self._follow(reason)
+                problem = "the daemon closed the event stream"
+            except* DockerError as group:
+                problem = "; ".join(sorted({str(e) for e in group.exceptions}))
+            except* _StreamClosed:
+                problem = "the daemon closed the event stream"
+            except* Exception as group:  # a bug or an answer we did not foresee: log it, carry on
+                problem = "; ".join(sorted({f"{type(e).__name__}: {e}" for e in group.exceptions}))
+                log.error("unexpected error in the sync loop", exc_info=group.exceptions[0])
+            if self.stats.connected:
+                backoff = self.config.backoff_min_s
+            self._lost(problem)
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, self.config.backoff_max_s)
+            reason = "reconnect"
+
+    def _lost(self, problem: str) -> None:
+        was_connected = self.stats.connected
+        self.stats.connected = False
+        if self.stats.lost_since is None:
+            self.stats.lost_since = self.clock()
+        if was_connected or self._incident is None:
+            log.warning("docker state no longer followed, serving the last known state", extra={"problem": problem})
+            self._incident = problem
+        self.on_change()
+
+    def _recovered(self) -> None:
+        if self._incident is not None and self.stats.lost_since is not None:
+            lost_for = round(self.clock() - self.stats.lost_since, 3)
+            log.info("docker state followed again after a full reload", extra={"lost_for_s": lost_for})
+        elif self._incident is None:
+            log.info("following docker state", extra={"node_id": self.state.local_node_id})
+        self._incident = "recovered"
+        self.stats.connected = True
+        self.stats.lost_since = None
+
+    async def _follow(self, reason: str) -> None:
+        events = self.client.events(EVENT_FILTERS)
+        try:
+            await anext(events)  # stream open: what happens from now on is queued for us
+            await self.full_reload(reason)
+            self._recovered()
+            self.on_change()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._read(events))
+                group.create_task(self._work())
+                group.create_task(self._tick(self.config.tasks_s, "all_tasks"))
+                group.create_task(self._tick(self.config.resync_s, "full"))
+        finally:
+            await events.aclose()
+
+    async def _read(self, events: Any) -> None:
+        async for raw in events:
+            self.handle_event(raw)
+        raise _StreamClosed
+
+    async def _tick(self, period: float, what: str) -> None:
+        while True:
+            await asyncio.sleep(period)
+            setattr(self._dirty, what, True)
+            self._wake.set()
+
+    # --- events --------------------------------------------------------------------------
+
+    def handle_event(self, raw: Any) -> None:
+        event = Event.parse(raw)
+        if event is None:
+            self.stats.error("/events", "invalid_object")
+            return
+        self.stats.events[event.type] += 1
+        d = self._dirty
+        if event.type == "service" and event.actor_id:
+            d.services.add(event.actor_id)
+            self._relist_tasks(event.actor_id)
+        elif event.type == "node":
+            d.nodes = True
+        elif event.type == "container" and event.actor_id:
+            if "com.docker.swarm.task.id" not in event.attributes:
+                return
+            if event.action == "health_status: unhealthy":
+                self.state.saw_unhealthy(event.attributes["com.docker.swarm.task.id"])
+            if event.action == "destroy":
+                self.state.remove_container(event.actor_id)
+            else:
+                d.containers.add(event.actor_id)
+            service_id = event.attributes.get("com.docker.swarm.service.id")
+            if service_id:
+                self._relist_tasks(service_id)
+        else:
+            return
+        self._wake.set()
+
+    def _relist_tasks(self, service_id: str) -> None:
+        """Now, and a few times soon: the manager records task changes after the event."""
+        self._dirty.service_tasks.add(service_id)
+        loop = asyncio.get_running_loop()
+        for delay in _FOLLOW_UP_S:
+            loop.call_later(delay, self._mark_service_tasks, service_id)
+
+    def _mark_service_tasks(self, service_id: str) -> None:
+        self._dirty.service_tasks.add(service_id)
+        self._wake.set()
+
+    # --- re-reads ------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self.config.debounce_s)  # coalesce a burst of events
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, _Dirty()
+            if dirty:
+                await self.apply(dirty)
+            self.on_change()  # also after changes made in handle_event (a destroyed container)
+
+    async def apply(self, d: _Dirty) -> None:
+        if d.full:
+            await self.full_reload("periodic")
+            return
+        # Containers first: a health seen just before a task ended decides its restart reason.
+        for cid in sorted(d.containers):
+            try:
+                container = Container.parse(await self.client.get(f"/containers/{cid}/json"))
+            except DockerError as exc:
+                if exc.kind != "http_404":
+                    raise
+                container = None
+            if container is None:
+                self.state.remove_container(cid)
+            else:
+                self.state.put_container(container)
+        manager = self.state.manager
+        if manager and (d.nodes or d.all_tasks):  # nodes with tasks too: leadership moves without an event
+            self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
+        if manager:
+            for sid in sorted(d.services):
+                answer = await self.client.get("/services", {"filters": json.dumps({"id": [sid]}), "status": "true"})
+                found = [s for s in self._parse("/services", answer, Service.parse) if s.id == sid]
+                if found:
+                    self.state.put_service(found[0])
+                else:
+                    self.state.remove_service(sid)
+        if manager and d.all_tasks:
+            self.state.set_tasks(self._parse("/tasks", await self.client.get("/tasks"), Task.parse))
+        elif manager:
+            for sid in sorted(d.service_tasks):
+                if sid not in self.state.services:
+                    continue
+                answer = await self.client.get("/tasks", {"filters": json.dumps({"service": [sid]})})
+                self.state.set_tasks(self._parse("/tasks", answer, Task.parse), service_id=sid)
+
+    async def full_reload(self, reason: str) -> None:
+        """Read everything, then swap it in at once (a failure leaves the last state whole)."""
+        info = SwarmInfo.parse(await self.client.get("/info"))
+        services: list[Service] = []
+        tasks: list[Task] = []
+        nodes: list[Node] = []
+        if info.manager:
+            nodes = self._parse("/nodes", await self.client.get("/nodes"), Node.parse)
+            services = self._parse("/services", await self.client.get("/services", {"status": "true"}), Service.parse)
+            tasks = self._parse("/tasks", await self.client.get("/tasks"), Task.parse)
+        answer = await self.client.get("/containers/json", {"filters": TASK_LABEL_FILTER})
+        containers = self._parse("/containers/json", answer, Container.from_list)
+        state = self.state
+        state.local_node_id, state.manager = info.node_id, info.manager
+        state.set_nodes(nodes)
+        state.set_services(services)
+        state.set_tasks(tasks)
+        state.set_containers(containers)
+        state.mark_loaded()
+        self.stats.resyncs[reason] += 1
+        self.stats.last_sync = self.clock()
+
+    def _parse(self, endpoint: str, answer: Any, parse: Callable[[Any], T | None]) -> list[T]:
+        if not isinstance(answer, list):
+            self.stats.error(endpoint, "unexpected_answer")
+            raise DockerError(endpoint, "unexpected_answer", f"expected a JSON list, got {type(answer).__name__}")
+        parsed = _keep(parse(item) for item in answer)
+        if len(parsed) != len(answer):
+            self.stats.error(endpoint, "invalid_object")
+            log.warning(
+                "skipped objects without an ID", extra={"endpoint": endpoint, "skipped": len(answer) - len(parsed)}
+            )
+        return parsed
+
+
+def _keep(items: Iterable[T | None]) -> list[T]:
+    return [item for item in items if item is not None]
