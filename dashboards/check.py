@@ -8,10 +8,35 @@ import os
 import re
 from collections.abc import Iterable
 
+from exporter.families import FAMILIES, Kind
+
 from .queries import metric_names, panel_queries
 
 # Series Prometheus itself writes for the rules we generate.
 PROMETHEUS_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
+# What the stack's exporters publish that the Swarm dashboards read: ours, from its own table
+# of families, and the few cAdvisor and node-exporter series named here.
+EXPORTER_SERIES = frozenset(
+    name
+    for fam in FAMILIES
+    for name in (
+        (fam.name, f"{fam.name}_bucket", f"{fam.name}_sum", f"{fam.name}_count")
+        if fam.kind == Kind.HISTOGRAM
+        else (fam.name,)
+    )
+)
+COMPONENT_SERIES = frozenset(
+    {
+        "container_cpu_usage_seconds_total",
+        "container_memory_working_set_bytes",
+        "node_cpu_seconds_total",
+        "node_memory_MemAvailable_bytes",
+        "node_memory_MemTotal_bytes",
+        "node_filesystem_avail_bytes",
+        "node_filesystem_size_bytes",
+    }
+)
+KNOWN_SERIES = PROMETHEUS_SERIES | EXPORTER_SERIES | COMPONENT_SERIES
 _RECORD = re.compile(r"^\s*- record: (\S+)$", re.MULTILINE)
 # The SLI source rules: the only rules that read the user's raw series (slo.compile.rules).
 _SOURCE_EXPR = re.compile(r"^\s*- record: slo:sli_(?:bad|total):rate\S*\n\s*expr: '(.*)'$", re.MULTILINE)
@@ -39,8 +64,11 @@ def unknown_series(dashboard_text: str, path: str, produced: set[str]) -> list[s
         except ValueError as e:
             problems.append(f"{path}: panel {q.panel!r} query {q.ref}: not valid PromQL: {e}")
             continue
-        for name in sorted(names - produced - PROMETHEUS_SERIES):
-            problems.append(f"{path}: panel {q.panel!r} query {q.ref} reads {name}, which the bundle does not record")
+        for name in sorted(names - produced - KNOWN_SERIES):
+            problems.append(
+                f"{path}: panel {q.panel!r} query {q.ref} reads {name}, which neither the bundle records "
+                "nor the exporters of the stack publish"
+            )
     return problems
 
 

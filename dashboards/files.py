@@ -19,8 +19,10 @@ from .modernize import modernize
 from .overview import overview_dashboard
 from .provisioning import provisioning_files
 from .service import service_dashboard
+from .swarm import nodes_dashboard, services_dashboard
 
 OVERVIEW_FOLDER = "SLOs"
+SWARM_FOLDER = "Swarm"
 
 
 def to_json(dashboard: Dashboard) -> str:
@@ -36,4 +38,6 @@ def service_dashboard_file(units: list[Unit], options: CompileOptions) -> tuple[
 def dashboard_files() -> Iterator[tuple[str, str]]:
     """The files shared by every service: the overview and the provisioning."""
     yield f"grafana/dashboards/{OVERVIEW_FOLDER}/overview.json", to_json(overview_dashboard())
+    yield f"grafana/dashboards/{SWARM_FOLDER}/services.json", to_json(services_dashboard())
+    yield f"grafana/dashboards/{SWARM_FOLDER}/nodes.json", to_json(nodes_dashboard())
     yield from provisioning_files()

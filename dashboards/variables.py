@@ -18,13 +18,13 @@ def jaeger_url() -> Template:
     return Template(name="jaeger_url", label="Jaeger URL", query=JAEGER_URL, default=JAEGER_URL, type="textbox")
 
 
-def label_filter(label: str, title: str, narrowed_by: tuple[str, ...] = ()) -> Template:
-    """A multi-value filter on `label`, its choices narrowed by the filters before it."""
+def label_filter(label: str, title: str, narrowed_by: tuple[str, ...] = (), metric: str = naming.OBJECTIVE) -> Template:
+    """A multi-value filter on `label` of `metric`, its choices narrowed by the filters before it."""
     matchers = ",".join(f'{n}=~"${n}"' for n in narrowed_by)
     return Template(
         name=label,
         label=title,
-        query=f"label_values({naming.OBJECTIVE}{{{matchers}}}, {label})",
+        query=f"label_values({metric}{{{matchers}}}, {label})",
         dataSource={"type": "prometheus", "uid": "${datasource}"},
         includeAll=True,
         multi=True,

@@ -22,9 +22,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_build_defaults_and_summary(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "wrote build/: 3 services, 12 SLOs, 29 files"
+    assert out[0] == "wrote build/: 3 services, 12 SLOs, 31 files"
     assert out[1:] == [
-        "  build/grafana/  6 file(s)",
+        "  build/grafana/  8 file(s)",
         "  build/manifest.json  1 file(s)",
         "  build/prometheus/rules/  3 file(s)",
         "  build/prometheus/tests/  15 file(s)",
@@ -32,13 +32,13 @@ def test_build_defaults_and_summary(project: Path, capsys: pytest.CaptureFixture
     ]
     manifest = json.loads((project / "build" / "manifest.json").read_text())
     assert manifest["slos"] == 12
-    assert len(manifest["files"]) == 28  # every file but the manifest itself
+    assert len(manifest["files"]) == 30  # every file but the manifest itself
 
 
 def test_check_flag_detects_stale_bundle(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build"]) == 0
     assert main(["build", "--check"]) == 0
-    assert capsys.readouterr().out.endswith("build is up to date (29 files)\n")
+    assert capsys.readouterr().out.endswith("build is up to date (31 files)\n")
     api = project / "slos" / "api.yaml"
     api.write_text(api.read_text().replace("objectives: [99.9]", "objectives: [99.95]"))
     (project / "build" / "extra.txt").write_text("left over")
@@ -55,7 +55,7 @@ def test_check_flag_detects_stale_bundle(project: Path, capsys: pytest.CaptureFi
 def test_check_flag_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--check", "--output", "json"]) == 1  # nothing built yet: everything is missing
     out = json.loads(capsys.readouterr().out)
-    assert out["ok"] is False and len(out["stale"]) == 29 and out["files"] == 29
+    assert out["ok"] is False and len(out["stale"]) == 31 and out["files"] == 31
 
 
 def test_build_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -264,7 +264,9 @@ def test_every_dashboard_query_returns_live_data(steady: Stack) -> None:
     prom = steady.prometheus
     _wait_live(steady, 20)
     bundle = steady.slo_dir.parent / "bundle"
-    dashboards = sorted((bundle / "grafana" / "dashboards").rglob("*.json"))
+    # The Swarm dashboards read the exporter, which this stack does not run: their queries
+    # are proven on synthetic series (tests/test_dashboards.py) and live in the stack's e2e.
+    dashboards = sorted(p for p in (bundle / "grafana" / "dashboards").rglob("*.json") if p.parent.name != "Swarm")
     assert len(dashboards) == 2  # the app's own and the overview
     variables = {**DEFAULT_VARIABLES, "$__range": "5m"}
     empty, checked = [], 0
@@ -290,6 +292,7 @@ def test_dashboard_previews_render_live_data(steady: Stack, tmp_path: Path) -> N
     written = [
         render(json.loads(p.read_text()), PreviewSource(steady.prometheus.url), out / f"dashboard-{p.stem}.png")
         for p in sorted((bundle / "grafana" / "dashboards").rglob("*.json"))
+        if p.parent.name != "Swarm"
     ]
     assert [p.name for p in written] == ["dashboard-overview.png", "dashboard-e2e-app.png"]
     for p in written:
