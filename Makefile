@@ -24,8 +24,8 @@ test: setup
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check slo tests
-	$(VENV)/bin/ruff format --check slo tests
+	$(VENV)/bin/ruff check slo alerts tests
+	$(VENV)/bin/ruff format --check slo alerts tests
 	$(VENV)/bin/mypy
 
 # Refresh golden files after an intended change; review the diff, commit it with the change.

@@ -80,6 +80,13 @@ def _rate_window(ctx: click.Context, param: click.Parameter, value: str) -> str:
     callback=_rate_window,
     help="Rate window of the SLI source rules: your rule evaluation interval, at least 2 scrape intervals.",
 )
+@click.option(
+    "--oncall",
+    "oncall_path",
+    default=None,
+    type=click.Path(),
+    help="On-call file: also write the Alertmanager configuration and routing tests.",
+)
 @_output
 @click.pass_context
 def build_cmd(
@@ -90,14 +97,18 @@ def build_cmd(
     explain: bool,
     runbook_base_url: str,
     rate_window: str,
+    oncall_path: str | None,
     output: str,
 ) -> None:
     """Validate SLO files (default: slos/) and write the bundle."""
+    options = CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window)
     try:
-        bundle = build(
-            list(paths) or ["slos"],
-            CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window),
-        )
+        if oncall_path is not None:
+            from alerts.bundle import build as build_with_oncall
+
+            bundle = build_with_oncall(list(paths) or ["slos"], oncall_path, options)
+        else:
+            bundle = build(list(paths) or ["slos"], options)
     except InputErrors as e:
         ctx.exit(_input_errors(e.errors, output))
     payload: dict[str, Any] = {
@@ -140,6 +151,7 @@ def build_cmd(
     kinds: dict[str, int] = {}
     for path in written:
         top = "/".join(path.split("/")[:2]) if path.startswith("prometheus/") else path.split("/")[0]
+        top = top.removesuffix(".yml")
         kinds[top] = kinds.get(top, 0) + 1
     click.echo(f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(written)} files")
     for top, n in sorted(kinds.items()):
@@ -169,36 +181,78 @@ def _print_explain(rows: list[dict[str, Any]]) -> None:
     default=None,
     help="promtool binary (default: $PROMTOOL, then PATH).",
 )
+@click.option(
+    "--amtool",
+    "amtool_path",
+    default=None,
+    help="amtool binary (default: $AMTOOL, then the targeted version in the tool cache, the venv, PATH).",
+)
+@click.option(
+    "--secrets-dir",
+    default=None,
+    type=click.Path(),
+    help="Deploy-time preflight: every secret file of the Alertmanager configuration must exist here "
+    "(/run/secrets/NAME is looked up as DIR/NAME).",
+)
 @_output
 @click.pass_context
-def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, output: str) -> None:
-    """Run promtool check rules and promtool test rules on a bundle."""
+def check_cmd(
+    ctx: click.Context,
+    bundle_dir: str,
+    promtool_path: str | None,
+    amtool_path: str | None,
+    secrets_dir: str | None,
+    output: str,
+) -> None:
+    """Run promtool check rules and test rules on a bundle; amtool check-config and the routing tests when the
+    bundle has an Alertmanager configuration."""
+    from alerts import check as amcheck
+
     try:
         promtool = find_promtool(promtool_path)
-    except PromtoolMissing as e:
+        has_am = amcheck.has_alertmanager(bundle_dir)
+        amtool = amcheck.find_amtool(amcheck.target_version(bundle_dir), amtool_path) if has_am else None
+    except (PromtoolMissing, amcheck.AmtoolMissing) as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_INPUT)
+    if secrets_dir is not None and not has_am:
+        click.echo(f"error: {bundle_dir} has no Alertmanager configuration to preflight", err=True)
+        ctx.exit(EXIT_INPUT)
     result = check_bundle(bundle_dir, promtool)
+    am = amcheck.check_alertmanager(bundle_dir, amtool) if amtool else None
+    secrets: tuple[int, list[str]] | None = None
+    if secrets_dir is not None:
+        secrets = amcheck.secrets_preflight(bundle_dir, secrets_dir)
+    failures = result.failures + (am.failures if am else []) + (secrets[1] if secrets else [])
     if output == "json":
-        _emit_json(
-            {
-                "ok": result.ok,
-                "promtool": result.promtool,
-                "promtool_version": result.version,
-                "rule_files": result.rule_files,
-                "test_files": result.test_files,
-                "failures": result.failures,
-            }
-        )
+        payload: dict[str, Any] = {
+            "ok": not failures,
+            "promtool": result.promtool,
+            "promtool_version": result.version,
+            "rule_files": result.rule_files,
+            "test_files": result.test_files,
+            "failures": failures,
+        }
+        if am is not None:
+            payload.update(amtool=am.amtool, amtool_version=am.version, routing_tests=am.cases)
+        if secrets is not None:
+            payload["secret_files"] = secrets[0]
+        _emit_json(payload)
     else:
-        for f in result.failures:
+        for f in failures:
             click.echo(f, err=True)
         state = "passed" if result.ok else "FAILED"
         click.echo(
             f"promtool {result.version}: {result.rule_files} rule files checked, "
             f"{result.test_files} test files run: {state}"
         )
-    ctx.exit(EXIT_OK if result.ok else EXIT_FAILED)
+        if am is not None:
+            state = "passed" if am.ok else "FAILED"
+            click.echo(f"amtool {am.version}: config checked, {am.cases} routing tests run: {state}")
+        if secrets is not None:
+            state = "passed" if not secrets[1] else "FAILED"
+            click.echo(f"secrets: {secrets[0]} secret files referenced, {len(secrets[1])} missing or empty: {state}")
+    ctx.exit(EXIT_OK if not failures else EXIT_FAILED)
 
 
 @cli.command("validate")
@@ -230,9 +284,10 @@ def validate_cmd(ctx: click.Context, paths: tuple[str, ...], prometheus: str | N
 
 
 @cli.command("schema")
-def schema_cmd() -> None:
-    """Print the JSON Schema of SLO files (for editors)."""
-    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+@click.option("--oncall", "oncall", is_flag=True, help="The on-call file's schema instead of the SLO file's.")
+def schema_cmd(oncall: bool) -> None:
+    """Print the JSON Schema of SLO files, or of the on-call file (for editors)."""
+    click.echo(json.dumps(oncall_json_schema() if oncall else json_schema(), indent=2, sort_keys=True))
 
 
 def json_schema() -> dict[str, Any]:
@@ -240,6 +295,16 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/slo-v1.json"
     schema["title"] = "swarm-slo SLO file (swarm-slo/v1)"
+    return schema
+
+
+def oncall_json_schema() -> dict[str, Any]:
+    from alerts.spec import OnCall
+
+    schema = OnCall.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/oncall-v1.json"
+    schema["title"] = "swarm-slo on-call file (swarm-slo/oncall-v1)"
     return schema
 
 
