@@ -69,7 +69,7 @@ def _semantic_checks(spec: OnCall, doc: Document) -> list[InputError]:
             errors.extend(_overlaps(doc, ("teams", name, "business_hours", "hours"), team.business_hours.hours))
     for path, r in receivers:
         if r.email is not None and spec.global_.smtp is None:
-            errors.append(doc.error((*path, "email"), "email receivers need global.smtp (smarthost, from)"))
+            errors.append(doc.error((*path, "email"), "email receivers need global.smtp (smarthost, from)", key=True))
         if r.webhook is not None and not versions.supports(spec.alertmanager, "webhook_url_file"):
             errors.append(_too_old(doc, spec, (*path, "webhook"), "webhook_url_file"))
         if r.msteams is not None and not versions.supports(spec.alertmanager, "msteams"):

@@ -249,7 +249,7 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         models = [m for m in map(_unwrap, typing.get_args(tp)) if isinstance(m, type) and issubclass(m, BaseModel)]
         tp = models[0] if len(models) == 1 else tp
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [f.alias or name for name, f in tp.model_fields.items()]
+        return [f.alias or name for name, f in tp.model_fields.items() if not f.exclude]
     return []
 
 
