@@ -15,9 +15,9 @@ tools: $(VENV)/.installed
 
 setup: $(VENV)/.installed tools
 
-# The main job: compile the example shop's SLOs and prove the bundle with promtool.
+# The main job: compile the example shop's SLOs and on-call file; prove the bundle with promtool and amtool.
 demo: setup
-	$(VENV)/bin/slo build examples/slos --out build
+	$(VENV)/bin/slo build examples/slos --oncall examples/oncall.yaml --out build
 	$(VENV)/bin/slo check build
 
 test: setup

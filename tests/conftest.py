@@ -50,3 +50,14 @@ def promtool(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+AM_VERSION = os.environ.get("AM_VERSION", "0.35.0")
+
+
+def amtool_binary() -> Path:
+    return _require(CACHE / f"alertmanager-{AM_VERSION}" / "amtool", f"amtool {AM_VERSION}")
+
+
+def alertmanager_binary() -> Path:
+    return _require(CACHE / f"alertmanager-{AM_VERSION}" / "alertmanager", f"alertmanager {AM_VERSION}")
