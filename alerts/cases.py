@@ -33,10 +33,7 @@ class Case:
 
 
 def _labels(unit: Unit | None, team: str, severity: str) -> dict[str, str]:
-    if unit is None:
-        out = {naming.LABEL_STACK: "example", naming.LABEL_SERVICE: "example"}
-    else:
-        out = dict(unit.labels)
+    out = {naming.LABEL_STACK: "example", naming.LABEL_SERVICE: "example"} if unit is None else dict(unit.labels)
     out.update({"alertname": _REPRESENTATIVE[severity], naming.LABEL_TEAM: team, naming.LABEL_SEVERITY: severity})
     return out
 

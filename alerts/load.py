@@ -13,7 +13,7 @@ from slo.load import Converted, LoadedService, locate
 from slo.yamlpos import Document, read_documents
 
 from . import versions
-from .spec import WEEKDAYS, OnCall, minutes
+from .spec import WEEKDAYS, OnCall, Receiver, minutes
 
 __all__ = ["LoadedOnCall", "load_oncall"]
 
@@ -59,7 +59,7 @@ def _semantic_checks(spec: OnCall, doc: Document) -> list[InputError]:
                 f"team {spec.default_team!r} is not defined under teams (teams: {', '.join(sorted(spec.teams))})",
             )
         )
-    receivers = [(("dead_mans_switch",), spec.dead_mans_switch)]
+    receivers: list[tuple[tuple[str | int, ...], Receiver]] = [(("dead_mans_switch",), spec.dead_mans_switch)]
     for name, team in spec.teams.items():
         for sev in ("page", "ticket", "info", "escalation"):
             r = getattr(team, sev)

@@ -43,7 +43,7 @@ def self_alerts(oncall: OnCall) -> list[SelfAlert]:
             "This alert always fires. It is routed to the dead man's switch, which alerts when the heartbeat stops.",
             "Nothing to do while it fires. When the dead man's switch reports that it stopped: Prometheus, its "
             "connection to Alertmanager, every Alertmanager replica or the dead man's switch receiver is down. "
-            "Check `up{job=\"prometheus\"}` and the Alertmanager replicas' logs first.",
+            'Check `up{job="prometheus"}` and the Alertmanager replicas\' logs first.',
         ),
         SelfAlert(
             naming.STACK_OUTAGE,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT", "MINIMUM", "FEATURES", "Feature", "check", "supports"]
+__all__ = ["DEFAULT", "FEATURES", "MINIMUM", "Feature", "check", "supports"]
 
 DEFAULT = "0.35.0"  # the current release, built from its Go module by .ci/install-tools
 MINIMUM = "0.25.0"  # Debian bookworm's prometheus-alertmanager; time_intervals need 0.24

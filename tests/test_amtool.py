@@ -177,6 +177,7 @@ def test_secrets_preflight(shop_bundle: Path, tmp_path: Path, capsys: pytest.Cap
     (secrets / "checkout_pagerduty_key").unlink()
     (secrets / "smtp_password").write_text("")
     count, problems = secrets_preflight(str(shop_bundle), str(secrets))
+    assert count == 9
     assert problems == [
         f"secret file missing: /run/secrets/checkout_pagerduty_key (looked for {secrets}/checkout_pagerduty_key)",
         f"secret file empty: /run/secrets/smtp_password ({secrets}/smtp_password)",

@@ -210,7 +210,9 @@ def test_good_oncall_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert (tmp_path / "build" / "alertmanager" / "alertmanager.yml").is_file()
 
 
-def test_missing_oncall_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_oncall_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "slos").mkdir()
     (tmp_path / "slos" / "a.yaml").write_text(SLO)
