@@ -87,3 +87,16 @@ def test_oncall_schema_matches_published(update_golden: bool) -> None:
     if update_golden:
         published.write_text(text)
     assert published.read_text() == text, "docs/schema/oncall-v1.json is stale; run `make golden`"
+
+
+def test_routing_docs_match_the_generator(update_golden: bool) -> None:
+    """docs/alerts-routing.md embeds the example shop's route tree, the timing defaults and the
+    inhibit rules, generated from the code."""
+    from alerts.doc import fill, sections
+    from alerts.load import load_oncall
+
+    page = ROOT / "docs" / "alerts-routing.md"
+    text = fill(page.read_text(), sections(load_oncall(str(ROOT / "examples" / "oncall.yaml")).spec))
+    if update_golden:
+        page.write_text(text)
+    assert page.read_text() == text, "docs/alerts-routing.md is stale; run `make golden`"
