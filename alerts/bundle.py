@@ -17,7 +17,7 @@ from . import naming
 from .cases import cases_document
 from .config import alertmanager_config
 from .load import LoadedOnCall, load_oncall
-from .rules import rule_groups, runbook
+from .rules import rule_groups, rule_tests, runbook
 
 __all__ = ["build", "oncall_files"]
 
@@ -36,6 +36,7 @@ def oncall_files(oncall: LoadedOnCall, units: Sequence[Unit], options: CompileOp
         + "# `slo check` runs `amtool config routes test --verify.receivers` on every case.\n"
         + to_yaml(cases_document(spec, units)),
         naming.RULE_FILE: header + to_yaml({"groups": rule_groups(spec, options.runbook_base_url)}),
+        naming.RULE_TEST_FILE: to_yaml(rule_tests(spec, options.runbook_base_url)),
         naming.RUNBOOK_FILE: runbook(spec),
     }
 

@@ -13,6 +13,7 @@ from slo.windows import TIERS
 CONFIG_FILE: Final = "alertmanager/alertmanager.yml"
 ROUTES_TEST_FILE: Final = "alertmanager/routes.test.yml"
 RULE_FILE: Final = "prometheus/rules/alertmanager.yml"
+RULE_TEST_FILE: Final = "prometheus/tests/alertmanager.test.yml"
 RUNBOOK_FILE: Final = "runbooks/alertmanager.md"
 
 # Labels routes match and group on.

@@ -11,7 +11,7 @@ from . import naming
 from .config import matcher
 from .spec import OnCall
 
-__all__ = ["SelfAlert", "rule_groups", "runbook", "self_alerts"]
+__all__ = ["SelfAlert", "rule_groups", "rule_tests", "runbook", "self_alerts"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,97 @@ def rule_groups(oncall: OnCall, runbook_base_url: str = "") -> list[dict[str, An
         }
         rules.append(rule)
     return [{"name": "alertmanager:routing", "rules": rules}]
+
+
+def _expected(oncall: OnCall, name: str, labels: dict[str, str], value: str, base: str) -> dict[str, Any]:
+    """The alert promtool must see: rule labels plus the series' labels, annotations rendered."""
+    (rule,) = [r for g in rule_groups(oncall, base) for r in g["rules"] if r["alert"] == name]
+    annotations = {}
+    for k, v in rule["annotations"].items():
+        for label, text in labels.items():
+            v = v.replace(f"{{{{ $labels.{label} }}}}", text)
+        annotations[k] = v.replace("{{ $value }}", value)
+    return {"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations}
+
+
+def rule_tests(oncall: OnCall, runbook_base_url: str = "") -> dict[str, Any]:
+    """promtool tests of the rules above: the Watchdog always fires; pages of N services of one
+    stack are an outage, N-1 are not (pending alerts do not count); replicas that disagree on
+    the cluster size, and a failed reload, alert after their `for`."""
+    n = oncall.stack_outage.services
+    job = oncall.alertmanager_job
+    series = []
+    for i in range(n):
+        alertname = naming.PAGE_ALERTS[i % len(naming.PAGE_ALERTS)]
+        series.append(
+            {
+                "series": f'ALERTS{{alertname="{alertname}",alertstate="firing",service="s{i}",slo="x",stack="big"}}',
+                "values": "1x30",
+            }
+        )
+    for i in range(n - 1):
+        series.append(
+            {
+                "series": f'ALERTS{{alertname="{naming.PAGE_FAST}",alertstate="firing",service="s{i}",slo="x",'
+                f'stack="small"}}',
+                "values": "1x30",
+            }
+        )
+    series.append(
+        {
+            "series": f'ALERTS{{alertname="{naming.PAGE_FAST}",alertstate="pending",service="late",slo="x",'
+            f'stack="small"}}',
+            "values": "1x30",
+        }
+    )
+    for i, members in enumerate((2, 1)):
+        series.append(
+            {"series": f'alertmanager_cluster_members{{instance="am{i}",job="{job}"}}', "values": f"{members}x30"}
+        )
+        series.append(
+            {
+                "series": f'alertmanager_config_last_reload_successful{{instance="am{i}",job="{job}"}}',
+                "values": f"{1 - i}x30",
+            }
+        )
+    base = runbook_base_url
+    alert_tests = [
+        {
+            "eval_time": "20m",
+            "alertname": naming.WATCHDOG,
+            "exp_alerts": [_expected(oncall, naming.WATCHDOG, {}, "1", base)],
+        },
+        {
+            "eval_time": "20m",
+            "alertname": naming.STACK_OUTAGE,
+            "exp_alerts": [_expected(oncall, naming.STACK_OUTAGE, {"stack": "big"}, str(n), base)],
+        },
+        {"eval_time": "14m", "alertname": naming.AM_MEMBERS_INCONSISTENT, "exp_alerts": []},
+        {
+            "eval_time": "20m",
+            "alertname": naming.AM_MEMBERS_INCONSISTENT,
+            "exp_alerts": [
+                _expected(oncall, naming.AM_MEMBERS_INCONSISTENT, {"instance": "am1", "job": job}, "1", base)
+            ],
+        },
+        {
+            "eval_time": "20m",
+            "alertname": naming.AM_FAILED_RELOAD,
+            "exp_alerts": [_expected(oncall, naming.AM_FAILED_RELOAD, {"instance": "am1", "job": job}, "0", base)],
+        },
+    ]
+    return {
+        "rule_files": ["../rules/alertmanager.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "name": "watchdog, stack outage and Alertmanager self-alerts",
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": alert_tests,
+            }
+        ],
+    }
 
 
 def runbook(oncall: OnCall) -> str:

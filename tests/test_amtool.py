@@ -87,7 +87,7 @@ def _routing_part(bundle: Path, tmp_path: Path) -> Path:
     """The bundle's Alertmanager files and their rule file only: `slo check` without the SLOs'
     promtool tests (test_promtool.py runs those), so these tests stay fast."""
     part = tmp_path / "part"
-    for rel in ("alertmanager", "prometheus/rules/alertmanager.yml"):
+    for rel in ("alertmanager", "prometheus/rules/alertmanager.yml", "prometheus/tests/alertmanager.test.yml"):
         src, dst = bundle / rel, part / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dst)
@@ -100,7 +100,7 @@ def test_slo_check_runs_amtool_on_the_shop(
     assert main(["check", str(_routing_part(shop_bundle, tmp_path)), "--amtool", str(amtool_binary())]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "promtool 3.16.0: 1 rule files checked, 0 test files run: passed",
+        "promtool 3.16.0: 1 rule files checked, 1 test files run: passed",
         "amtool 0.35.0: config checked, 15 routing tests run: passed",
     ]
 
