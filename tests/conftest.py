@@ -61,3 +61,8 @@ def amtool_binary() -> Path:
 
 def alertmanager_binary() -> Path:
     return _require(CACHE / f"alertmanager-{AM_VERSION}" / "alertmanager", f"alertmanager {AM_VERSION}")
+
+
+def amtime_binary() -> Path:
+    """tests/amtime built against the targeted Alertmanager's own time interval code."""
+    return _require(CACHE / f"alertmanager-{AM_VERSION}" / "amtime", f"amtime (Alertmanager {AM_VERSION})")
