@@ -200,3 +200,20 @@ def test_generated_files_hold_no_secret(shop_bundle: Path) -> None:
     text = (shop_bundle / "alertmanager" / "alertmanager.yml").read_text()
     for inline in ("routing_key:", "api_key:", "api_url:", "webhook_url:", " url:", "auth_password:"):
         assert inline not in text
+
+
+def test_stale_check_covers_the_oncall_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(EXAMPLES, tmp_path / "slos")
+    shutil.copy(ROOT / "examples" / "oncall.yaml", tmp_path / "oncall.yaml")
+    assert main(["build", "slos", "--oncall", "oncall.yaml"]) == 0
+    assert main(["build", "slos", "--oncall", "oncall.yaml", "--check"]) == 0
+    oncall = tmp_path / "oncall.yaml"
+    oncall.write_text(oncall.read_text().replace("after: 30m", "after: 20m"))
+    capsys.readouterr()
+    assert main(["build", "slos", "--oncall", "oncall.yaml", "--check"]) == 1
+    assert capsys.readouterr().err.splitlines()[1:] == ["  alertmanager/alertmanager.yml", "  manifest.json"]
+    # Without --oncall, the Alertmanager files on disk are extra: stale too.
+    assert main(["build", "slos", "--check"]) == 1
