@@ -66,3 +66,8 @@ def alertmanager_binary() -> Path:
 def amtime_binary() -> Path:
     """tests/amtime built against the targeted Alertmanager's own time interval code."""
     return _require(CACHE / f"alertmanager-{AM_VERSION}" / "amtime", f"amtime (Alertmanager {AM_VERSION})")
+
+
+def oldest_amtool() -> Path:
+    found = shutil.which("amtool", path="/usr/bin")
+    return _require(Path(found) if found else None, "Debian's amtool 0.25 (/usr/bin/amtool)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLES, ROOT, amtool_binary
+from conftest import EXAMPLES, ROOT, amtool_binary, oldest_amtool
 
 from alerts.bundle import build as build_with_oncall
 from alerts.check import check_alertmanager, secrets_preflight
@@ -115,18 +115,14 @@ def test_a_wrong_routing_expectation_fails(shop_bundle: Path) -> None:
 
 
 def test_amtool_of_another_version_is_refused(shop_bundle: Path) -> None:
-    debian = shutil.which("amtool", path="/usr/bin")
-    if debian is None:
-        pytest.skip("Debian's amtool is not installed")
+    debian = str(oldest_amtool())
     result = check_alertmanager(str(shop_bundle), debian)
     assert result.failures and result.failures[0].startswith("amtool 0.25.0 (/usr/bin/amtool) is not the targeted")
 
 
 def test_oldest_version_gets_what_it_accepts(tmp_path: Path) -> None:
     """Targeting 0.25 (Debian's), the configuration passes Debian's amtool 0.25."""
-    debian = shutil.which("amtool", path="/usr/bin")
-    if debian is None:
-        pytest.skip("Debian's amtool (prometheus-alertmanager) is not installed")
+    debian = str(oldest_amtool())
     slo_dir, oncall = write_org(tmp_path, 12, 60)
     doc = yaml.safe_load(oncall.read_text())
     doc["alertmanager"] = "0.25.0"
