@@ -262,12 +262,20 @@ def check_cmd(
     default=None,
     help="Also check classic-histogram thresholds against this Prometheus.",
 )
+@click.option("--oncall", "oncall_path", default=None, type=click.Path(), help="Also validate this on-call file.")
 @_output
 @click.pass_context
-def validate_cmd(ctx: click.Context, paths: tuple[str, ...], prometheus: str | None, output: str) -> None:
-    """Validate SLO files without writing anything."""
+def validate_cmd(
+    ctx: click.Context, paths: tuple[str, ...], prometheus: str | None, oncall_path: str | None, output: str
+) -> None:
+    """Validate SLO files (and an on-call file) without writing anything."""
     try:
-        services = load_paths(list(paths) or ["slos"])
+        if oncall_path is not None:
+            from alerts.bundle import load_all
+
+            services, _ = load_all(list(paths) or ["slos"], oncall_path)
+        else:
+            services = load_paths(list(paths) or ["slos"])
     except InputErrors as e:
         ctx.exit(_input_errors(e.errors, output))
     if prometheus:

@@ -218,3 +218,18 @@ def test_missing_oncall_file(
     (tmp_path / "slos" / "a.yaml").write_text(SLO)
     assert main(["build", "slos", "--oncall", "nope.yaml", "--out", "build"]) == 2
     assert capsys.readouterr().err.splitlines() == ["error: nope.yaml:1:1: no such file", "1 error(s); nothing written"]
+
+
+def test_validate_checks_the_oncall_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos" / "a.yaml").write_text(SLO.replace("team: checkout", "team: payments"))
+    (tmp_path / "oncall.yaml").write_text(ONCALL)
+    assert main(["validate", "slos", "--oncall", "oncall.yaml"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "error: slos/a.yaml:3:7: team: team 'payments' is not in the on-call file oncall.yaml (teams: checkout)"
+    )
+    (tmp_path / "slos" / "a.yaml").write_text(SLO)
+    assert main(["validate", "slos", "--oncall", "oncall.yaml"]) == 0
