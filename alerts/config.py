@@ -2,7 +2,8 @@
 
 Route tree: the Watchdog first, then one route per team (matching its `team` label) with a
 child per severity, then a catch-all that routes like the default team. Inhibit rules and
-time intervals follow. Only fields the targeted Alertmanager version accepts are emitted.
+time intervals follow. Only fields the targeted Alertmanager version accepts are emitted: the
+loader refuses, at its line, a receiver that version lacks (alerts/versions.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import naming, versions
+from . import naming
 from .spec import SEVERITIES, OnCall, Receiver, Team, Timing
 
 __all__ = ["TIMING", "alertmanager_config", "matcher", "receivers_for"]
@@ -150,8 +151,7 @@ def _integrations(oncall: OnCall, r: Receiver) -> dict[str, Any]:
     if r.email is not None:
         out["email_configs"] = [{"to": r.email.to, "send_resolved": True}]
     if r.msteams is not None:
-        key = "msteamsv2_configs" if versions.supports(oncall.alertmanager, "msteamsv2") else "msteams_configs"
-        out[key] = [{"webhook_url_file": r.msteams.webhook_url_file, "send_resolved": True}]
+        out["msteamsv2_configs"] = [{"webhook_url_file": r.msteams.webhook_url_file, "send_resolved": True}]
     if r.opsgenie is not None:
         og: dict[str, Any] = {"api_key_file": r.opsgenie.api_key_file}
         if r.opsgenie.api_url is not None:

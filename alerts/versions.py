@@ -26,8 +26,10 @@ FEATURES = {
     f.id: f
     for f in (
         Feature("webhook_url_file", "0.26.0", "webhook receivers with url_file"),
-        Feature("msteams", "0.27.0", "Microsoft Teams receivers with webhook_url_file"),
-        Feature("msteamsv2", "0.28.0", "Microsoft Teams (Workflows) receivers, msteamsv2_configs"),
+        # 0.26 has Teams without webhook_url_file; 0.27's webhook_url_file was broken (fixed in
+        # 0.28, #3728), and 0.28 added the Workflows integration that replaces the retired
+        # Office 365 connectors: so Teams means msteamsv2_configs, from 0.28 on.
+        Feature("msteams", "0.28.0", "Microsoft Teams receivers (msteamsv2_configs, Workflows webhooks)"),
     )
 }
 

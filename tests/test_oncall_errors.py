@@ -153,6 +153,16 @@ CASES: list[tuple[str, str, str, list[str]]] = [
          "targets) does not accept webhook receivers with url_file; it needs 0.26.0 or later"],
     ),
     (
+        "Microsoft Teams before 0.28",
+        SLO,
+        ONCALL.replace("alertmanager: 0.35.0", "alertmanager: 0.27.0").replace(
+            "      slack:\n        api_url_file: /run/secrets/slack\n        channel: \"#checkout\"\n",
+            "      msteams:\n        webhook_url_file: /run/secrets/teams\n"),
+        ["oncall.yaml:13:7: teams.checkout.ticket.msteams: Alertmanager 0.27.0 (the `alertmanager` version this "
+         "file targets) does not accept Microsoft Teams receivers (msteamsv2_configs, Workflows webhooks); it "
+         "needs 0.28.0 or later"],
+    ),
+    (
         "too old a version",
         SLO,
         ONCALL.replace("alertmanager: 0.35.0", "alertmanager: 0.24.0"),
