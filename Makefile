@@ -15,17 +15,17 @@ tools: $(VENV)/.installed
 
 setup: $(VENV)/.installed tools
 
-# The main job: compile the example shop's SLOs and prove the bundle with promtool.
+# The main job: compile the example shop's SLOs and on-call file; prove the bundle with promtool and amtool.
 demo: setup
-	$(VENV)/bin/slo build examples/slos --out build
+	$(VENV)/bin/slo build examples/slos --oncall examples/oncall.yaml --out build
 	$(VENV)/bin/slo check build
 
 test: setup
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check slo dashboards stack exporter tests bench
-	$(VENV)/bin/ruff format --check slo dashboards stack exporter tests bench
+	$(VENV)/bin/ruff check slo alerts dashboards stack exporter tests bench
+	$(VENV)/bin/ruff format --check slo alerts dashboards stack exporter tests bench
 	$(VENV)/bin/mypy
 
 # Refresh golden files after an intended change; review the diff, commit it with the change.

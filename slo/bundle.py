@@ -41,6 +41,10 @@ class Bundle:
     services: list[LoadedService]
     options: CompileOptions
     warnings: list[Warning_] = field(default_factory=list)
+    # Files of other compilers (alerts/: the Alertmanager configuration), path -> text, and
+    # the inputs they came from.
+    extra: dict[str, str] = field(default_factory=dict)
+    extra_sources: list[str] = field(default_factory=list)
 
     def explain(self) -> list[dict[str, object]]:
         return explain(self.units)
@@ -69,6 +73,7 @@ class Bundle:
             from dashboards import dashboard_files
 
             yield from dashboard_files()
+        yield from sorted(self.extra.items())
 
     @cached_property
     def files(self) -> dict[str, str]:
@@ -82,7 +87,7 @@ class Bundle:
     def manifest(self, digests: dict[str, str], rules: int) -> str:
         body = {
             "generator": f"swarm-slo {__version__}",
-            "sources": sorted({s.file for s in self.services}),
+            "sources": sorted({s.file for s in self.services} | set(self.extra_sources)),
             "services": len(self.services),
             "slos": len(self.units),
             "rules": rules,
@@ -171,6 +176,7 @@ def _write_all(bundle: Bundle, root: str, jobs: int) -> list[str]:
         digests.update(d)
         rules += r
     for path, text in bundle.shared_files():
+        rules += _rules([(path, text)])
         full = os.path.join(root, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "w", encoding="utf-8", newline="\n") as fh:

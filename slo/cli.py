@@ -86,6 +86,13 @@ def _rate_window(ctx: click.Context, param: click.Parameter, value: str) -> str:
     show_default=True,
     help="Write Grafana dashboards and provisioning under grafana/.",
 )
+@click.option(
+    "--oncall",
+    "oncall_path",
+    default=None,
+    type=click.Path(),
+    help="On-call file: also write the Alertmanager configuration and routing tests.",
+)
 @_output
 @click.pass_context
 def build_cmd(
@@ -97,14 +104,18 @@ def build_cmd(
     runbook_base_url: str,
     rate_window: str,
     dashboards: bool,
+    oncall_path: str | None,
     output: str,
 ) -> None:
     """Validate SLO files (default: slos/) and write the bundle."""
+    options = CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window, dashboards=dashboards)
     try:
-        bundle = build(
-            list(paths) or ["slos"],
-            CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window, dashboards=dashboards),
-        )
+        if oncall_path is not None:
+            from alerts.bundle import build as build_with_oncall
+
+            bundle = build_with_oncall(list(paths) or ["slos"], oncall_path, options)
+        else:
+            bundle = build(list(paths) or ["slos"], options)
     except InputErrors as e:
         ctx.exit(_input_errors(e.errors, output))
     payload: dict[str, Any] = {
@@ -147,6 +158,7 @@ def build_cmd(
     kinds: dict[str, int] = {}
     for path in written:
         top = "/".join(path.split("/")[:2]) if path.startswith("prometheus/") else path.split("/")[0]
+        top = top.removesuffix(".yml")
         kinds[top] = kinds.get(top, 0) + 1
     click.echo(f"wrote {out_dir}/: {len(bundle.services)} services, {len(bundle.units)} SLOs, {len(written)} files")
     for top, n in sorted(kinds.items()):
@@ -176,30 +188,66 @@ def _print_explain(rows: list[dict[str, Any]]) -> None:
     default=None,
     help="promtool binary (default: $PROMTOOL, then PATH).",
 )
+@click.option(
+    "--amtool",
+    "amtool_path",
+    default=None,
+    help="amtool binary (default: $AMTOOL, then the targeted version in the tool cache, the venv, PATH).",
+)
+@click.option(
+    "--secrets-dir",
+    default=None,
+    type=click.Path(),
+    help="Deploy-time preflight: every secret file of the Alertmanager configuration must exist here "
+    "(/run/secrets/NAME is looked up as DIR/NAME).",
+)
 @_output
 @click.pass_context
-def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, output: str) -> None:
-    """Run promtool check rules and promtool test rules on a bundle."""
+def check_cmd(
+    ctx: click.Context,
+    bundle_dir: str,
+    promtool_path: str | None,
+    amtool_path: str | None,
+    secrets_dir: str | None,
+    output: str,
+) -> None:
+    """Run promtool check rules and test rules on a bundle; amtool check-config and the routing tests when the
+    bundle has an Alertmanager configuration."""
+    from alerts import check as amcheck
+
     try:
         promtool = find_promtool(promtool_path)
-    except PromtoolMissing as e:
+        has_am = amcheck.has_alertmanager(bundle_dir)
+        amtool = amcheck.find_amtool(amcheck.target_version(bundle_dir), amtool_path) if has_am else None
+    except (PromtoolMissing, amcheck.AmtoolMissing) as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_INPUT)
+    if secrets_dir is not None and not has_am:
+        click.echo(f"error: {bundle_dir} has no Alertmanager configuration to preflight", err=True)
+        ctx.exit(EXIT_INPUT)
     result = check_bundle(bundle_dir, promtool)
+    am = amcheck.check_alertmanager(bundle_dir, amtool) if amtool else None
+    secrets: tuple[int, list[str]] | None = None
+    if secrets_dir is not None:
+        secrets = amcheck.secrets_preflight(bundle_dir, secrets_dir)
+    failures = result.failures + (am.failures if am else []) + (secrets[1] if secrets else [])
     if output == "json":
-        _emit_json(
-            {
-                "ok": result.ok,
-                "promtool": result.promtool,
-                "promtool_version": result.version,
-                "rule_files": result.rule_files,
-                "test_files": result.test_files,
-                "dashboards": result.dashboards,
-                "failures": result.failures,
-            }
-        )
+        payload: dict[str, Any] = {
+            "ok": not failures,
+            "promtool": result.promtool,
+            "promtool_version": result.version,
+            "rule_files": result.rule_files,
+            "test_files": result.test_files,
+            "dashboards": result.dashboards,
+            "failures": failures,
+        }
+        if am is not None:
+            payload.update(amtool=am.amtool, amtool_version=am.version, routing_tests=am.cases)
+        if secrets is not None:
+            payload["secret_files"] = secrets[0]
+        _emit_json(payload)
     else:
-        for f in result.failures:
+        for f in failures:
             click.echo(f, err=True)
         state = "passed" if result.ok else "FAILED"
         click.echo(
@@ -208,7 +256,13 @@ def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, ou
             + (f", {result.dashboards} dashboards' queries checked" if result.dashboards else "")
             + f": {state}"
         )
-    ctx.exit(EXIT_OK if result.ok else EXIT_FAILED)
+        if am is not None:
+            state = "passed" if am.ok else "FAILED"
+            click.echo(f"amtool {am.version}: config checked, {am.cases} routing tests run: {state}")
+        if secrets is not None:
+            state = "passed" if not secrets[1] else "FAILED"
+            click.echo(f"secrets: {secrets[0]} secret files referenced, {len(secrets[1])} missing or empty: {state}")
+    ctx.exit(EXIT_OK if not failures else EXIT_FAILED)
 
 
 @cli.command("validate")
@@ -218,12 +272,20 @@ def check_cmd(ctx: click.Context, bundle_dir: str, promtool_path: str | None, ou
     default=None,
     help="Also check classic-histogram thresholds against this Prometheus.",
 )
+@click.option("--oncall", "oncall_path", default=None, type=click.Path(), help="Also validate this on-call file.")
 @_output
 @click.pass_context
-def validate_cmd(ctx: click.Context, paths: tuple[str, ...], prometheus: str | None, output: str) -> None:
-    """Validate SLO files without writing anything."""
+def validate_cmd(
+    ctx: click.Context, paths: tuple[str, ...], prometheus: str | None, oncall_path: str | None, output: str
+) -> None:
+    """Validate SLO files (and an on-call file) without writing anything."""
     try:
-        services = load_paths(list(paths) or ["slos"])
+        if oncall_path is not None:
+            from alerts.bundle import load_all
+
+            services, _ = load_all(list(paths) or ["slos"], oncall_path)
+        else:
+            services = load_paths(list(paths) or ["slos"])
     except InputErrors as e:
         ctx.exit(_input_errors(e.errors, output))
     if prometheus:
@@ -275,9 +337,10 @@ def stack_render_cmd(ctx: click.Context, bundle_dir: str, out_file: str, output:
 
 
 @cli.command("schema")
-def schema_cmd() -> None:
-    """Print the JSON Schema of SLO files (for editors)."""
-    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+@click.option("--oncall", "oncall", is_flag=True, help="The on-call file's schema instead of the SLO file's.")
+def schema_cmd(oncall: bool) -> None:
+    """Print the JSON Schema of SLO files, or of the on-call file (for editors)."""
+    click.echo(json.dumps(oncall_json_schema() if oncall else json_schema(), indent=2, sort_keys=True))
 
 
 def json_schema() -> dict[str, Any]:
@@ -285,6 +348,16 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/slo-v1.json"
     schema["title"] = "swarm-slo SLO file (swarm-slo/v1)"
+    return schema
+
+
+def oncall_json_schema() -> dict[str, Any]:
+    from alerts.spec import OnCall
+
+    schema = OnCall.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/oncall-v1.json"
+    schema["title"] = "swarm-slo on-call file (swarm-slo/oncall-v1)"
     return schema
 
 

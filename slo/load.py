@@ -17,7 +17,7 @@ from .errors import InputError, InputErrors, Warning_
 from .spec import ServiceSpec, SLOSpec
 from .yamlpos import Document, Path, format_path, read_documents
 
-__all__ = ["Converted", "LoadedService", "discover", "load_paths"]
+__all__ = ["Converted", "LoadedService", "discover", "load_paths", "locate"]
 
 SUFFIXES = (".yaml", ".yml")
 _LATENCY_KINDS = ("latency", "traefik-latency", "prometheus-client-latency", "otel-http-latency")
@@ -154,13 +154,14 @@ def validate(conv: Converted) -> tuple[ServiceSpec | None, list[InputError]]:
     return spec, _semantic_checks(spec, conv)
 
 
-def _locate(conv: Converted, err: Any) -> InputError:
+def _locate(conv: Converted, err: Any, model: type[BaseModel] = ServiceSpec) -> InputError:
+    """One pydantic error as a located error; `model` is the document's root model (for hints)."""
     path = _data_path(conv.data, err["loc"])
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
         key = path[-1]
-        allowed = _fields_at(ServiceSpec, err["loc"][:-1])
+        allowed = _fields_at(model, err["loc"][:-1])
         hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
         msg = f"unknown field {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
         if allowed:
@@ -179,6 +180,9 @@ def _locate(conv: Converted, err: Any) -> InputError:
         msg = f"unknown SLI kind {err['input'].get('kind')!r}; expected one of: " + ", ".join(_sli_kinds())
         path = (*path, "kind")
     return _err(conv, path, msg)
+
+
+locate = _locate  # shared with the on-call loader (alerts/load.py)
 
 
 def _err(conv: Converted, path: Path, msg: str, *, key: bool = False, field_path: Path | None = None) -> InputError:
@@ -245,7 +249,7 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         models = [m for m in map(_unwrap, typing.get_args(tp)) if isinstance(m, type) and issubclass(m, BaseModel)]
         tp = models[0] if len(models) == 1 else tp
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [f.alias or name for name, f in tp.model_fields.items()]
+        return [f.alias or name for name, f in tp.model_fields.items() if not f.exclude]
     return []
 
 

@@ -56,3 +56,24 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 def grafana_schema() -> Path:
     """The dashboard schema checker `make setup` builds (.ci/install-grafana-schema)."""
     return _require(Path(sys.executable).parent / "grafana-schema", "grafana-schema (the dashboard schema checker)")
+
+
+AM_VERSION = os.environ.get("AM_VERSION", "0.35.0")
+
+
+def amtool_binary() -> Path:
+    return _require(CACHE / f"alertmanager-{AM_VERSION}" / "amtool", f"amtool {AM_VERSION}")
+
+
+def alertmanager_binary() -> Path:
+    return _require(CACHE / f"alertmanager-{AM_VERSION}" / "alertmanager", f"alertmanager {AM_VERSION}")
+
+
+def amtime_binary() -> Path:
+    """tests/amtime built against the targeted Alertmanager's own time interval code."""
+    return _require(CACHE / f"alertmanager-{AM_VERSION}" / "amtime", f"amtime (Alertmanager {AM_VERSION})")
+
+
+def oldest_amtool() -> Path:
+    found = shutil.which("amtool", path="/usr/bin")
+    return _require(Path(found) if found else None, "Debian's amtool 0.25 (/usr/bin/amtool)")

@@ -62,3 +62,41 @@ def test_schema_matches_published(update_golden: bool) -> None:
         published.parent.mkdir(parents=True, exist_ok=True)
         published.write_text(text)
     assert published.read_text() == text, "docs/schema/slo-v1.json is stale; run `make golden`"
+
+
+def _shop_with_oncall() -> dict[str, str]:
+    from alerts.bundle import build as build_with_oncall
+
+    bundle = build_with_oncall([str(EXAMPLES.relative_to(ROOT))], "examples/oncall.yaml", CompileOptions())
+    return dict(bundle.extra)
+
+
+def test_alertmanager_files_match_golden(update_golden: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example shop's alertmanager.yml, routing tests, self-alert rules and runbook."""
+    monkeypatch.chdir(ROOT)
+    files = _shop_with_oncall()
+    assert files == _shop_with_oncall()  # byte-identical rebuilds
+    _compare(GOLDEN / "alerts" / "shop" / "expected", files, update_golden)
+
+
+def test_oncall_schema_matches_published(update_golden: bool) -> None:
+    from slo.cli import oncall_json_schema
+
+    published = ROOT / "docs" / "schema" / "oncall-v1.json"
+    text = json.dumps(oncall_json_schema(), indent=2, sort_keys=True) + "\n"
+    if update_golden:
+        published.write_text(text)
+    assert published.read_text() == text, "docs/schema/oncall-v1.json is stale; run `make golden`"
+
+
+def test_routing_docs_match_the_generator(update_golden: bool) -> None:
+    """docs/alerts-routing.md embeds the example shop's route tree, the timing defaults and the
+    inhibit rules, generated from the code."""
+    from alerts.doc import fill, sections
+    from alerts.load import load_oncall
+
+    page = ROOT / "docs" / "alerts-routing.md"
+    text = fill(page.read_text(), sections(load_oncall(str(ROOT / "examples" / "oncall.yaml")).spec))
+    if update_golden:
+        page.write_text(text)
+    assert page.read_text() == text, "docs/alerts-routing.md is stale; run `make golden`"

@@ -1,0 +1,1 @@
+"""Alertmanager configuration and routing tests from the on-call file (`oncall.yaml`)."""
