@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from e2e.stack import free_port
+from e2e.prom_stack import free_port
 
 __all__ = ["Notification", "Recorder", "Replica", "alert", "pair", "post", "recorder"]
 

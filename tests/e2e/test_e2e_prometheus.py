@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from conftest import current_promtool, prometheus_binary
 from e2e.app import SyntheticApp
-from e2e.stack import (
+from e2e.prom_stack import (
     EVALUATION_INTERVAL_S,
     SCRAPE_INTERVAL_S,
     Prometheus,
