@@ -152,7 +152,7 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
     for rel, text in _bundle_files(bundle, "grafana/dashboards", ".json"):
         configs.append(_config("grafana", f"dashboards/{rel}", f"/etc/grafana/dashboards/{rel}", text, config.name))
 
-    haproxy = env.get_template("haproxy.cfg.j2").render(**common)
+    haproxy = resources.files("stack").joinpath("docker-socket-proxy", "haproxy.cfg").read_text()
     configs.append(_config("socket-proxy", "haproxy.cfg", "/usr/local/etc/haproxy/haproxy.cfg", haproxy, config.name))
     otel = env.get_template("otel-collector.yaml.j2").render(**common)
     configs.append(_config("otel-collector", "config.yaml", "/etc/otelcol/config.yaml", otel, config.name))

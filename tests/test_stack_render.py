@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,7 +87,8 @@ def test_promtool_accepts_prometheus_config_and_rules(rendered: Path, promtool: 
 
 def test_haproxy_accepts_the_socket_proxy_config(rendered: Path) -> None:
     cfg = rendered.parent / "configs" / "socket-proxy" / "haproxy.cfg"
-    proc = subprocess.run([_tool("haproxy"), "-c", "-f", cfg], capture_output=True, text=True, check=False)
+    env = {**os.environ, "PROXY_BIND": ":2375", "DOCKER_SOCKET": "/var/run/docker.sock"}  # as the stack sets them
+    proc = subprocess.run([_tool("haproxy"), "-c", "-f", cfg], capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
