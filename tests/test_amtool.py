@@ -213,3 +213,17 @@ def test_stale_check_covers_the_oncall_part(
     assert capsys.readouterr().err.splitlines()[1:] == ["  alertmanager/alertmanager.yml", "  manifest.json"]
     # Without --oncall, the Alertmanager files on disk are extra: stale too.
     assert main(["build", "slos", "--check"]) == 1
+
+
+def test_check_json_output(shop_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    part = str(_routing_part(shop_bundle, tmp_path))
+    assert main(["check", part, "--amtool", str(amtool_binary()), "--output", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {k: out[k] for k in ("ok", "amtool_version", "routing_tests", "failures")} == {
+        "ok": True,
+        "amtool_version": "0.35.0",
+        "routing_tests": 15,
+        "failures": [],
+    }

@@ -6,7 +6,9 @@ started here records the notifications.
   the pair, grouped one notification per SLO incident; inhibited alerts never arrive;
 - a ticket outside business hours waits for them (the test's business hours start at the
   next minute, so the wait is real and short) while a page of the same team does not;
-- with one replica killed mid-storm nothing is lost; duplicates are counted and reported.
+- with one replica killed mid-storm nothing is lost; duplicates are counted and reported
+  (`-s` prints them; docs/alerts-routing.md has the figures: none when the killed replica is
+  the one that waits, else the burst it was sending at the kill).
 
 Timing is shortened by the on-call file's own `timing` overrides (test-only)."""
 
