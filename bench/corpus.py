@@ -87,6 +87,7 @@ def _sli(i: int, svc: str) -> tuple[dict[str, object], bool]:
         ({"kind": "cadvisor-memory", "below": Decimal("0.85")}, False),
         ({"kind": "node-disk"}, False),
         ({"kind": "swarm-replicas"}, False),
+        ({"kind": "swarm-task-health"}, False),
     ]
     return cycle[i % len(cycle)]
 

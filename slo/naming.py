@@ -58,10 +58,13 @@ DEFAULT_RATE_WINDOW: Final = "1m"
 # Always recorded as a ratio, for dashboards, even when no tier uses it.
 DASHBOARD_WINDOW_MS: Final = 300_000
 
-# Metrics published by our Swarm exporter that built-in templates read. The exporter
-# imports these names, so a template can never name a metric the exporter lacks.
+# Metrics published by our Swarm exporter that built-in templates read. The exporter declares
+# them in its table of families (exporter/families.py); tests/test_sli_sources.py fails when
+# these differ from it, so a template can never name a metric the exporter lacks. (Not
+# imported from there: `slo` starts faster without the exporter's modules.)
 SWARM_SERVICE_REPLICAS_DESIRED: Final = "swarm_service_replicas_desired"
 SWARM_SERVICE_REPLICAS_RUNNING: Final = "swarm_service_replicas_running"
+SWARM_TASK_CONTAINER_HEALTH: Final = "swarm_task_container_health"
 SWARM_LABEL_SERVICE: Final = "service"  # the full Swarm service name, like shop_api
 SWARM_LABEL_STACK: Final = "stack"
 

@@ -406,6 +406,26 @@ class SwarmReplicas(_Kind):
         return _threshold(shortfall, ">=", Decimal(0))
 
 
+class SwarmTaskHealth(_Kind):
+    """Running task containers passing their health check (our Swarm exporter, reported by each
+    node's own engine). Good time per container: healthy, starting or without a check."""
+
+    kind: Literal["swarm-task-health"]
+    selector: Matchers = Field(
+        f'{naming.SWARM_LABEL_SERVICE}="{{stack}}_{{service}}"',
+        description="matchers for the exporter's task series",
+    )
+
+    def expressions(self, ctx: SLIContext) -> SLIExpressions:
+        m = promql.parse_matchers(_fmt(self.selector, ctx))
+        containers = promql.vector_selector(naming.SWARM_TASK_CONTAINER_HEALTH, m)
+        unhealthy = promql.vector_selector(naming.SWARM_TASK_CONTAINER_HEALTH, [*m, 'health="unhealthy"'])
+        total = promql.aggregate("count", containers)
+        return SLIExpressions(
+            bad=_zero_when_absent(promql.aggregate("count", unhealthy), total), total=total, time_based=True
+        )
+
+
 SLI = Annotated[
     RatioSLI
     | LatencySLI
@@ -419,6 +439,7 @@ SLI = Annotated[
     | CAdvisorCPU
     | CAdvisorMemory
     | NodeDisk
-    | SwarmReplicas,
+    | SwarmReplicas
+    | SwarmTaskHealth,
     Field(discriminator="kind"),
 ]

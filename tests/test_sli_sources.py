@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from exporter import families
+from slo import naming
 from slo.bundle import build, write
 from slo.compile.rules import CompileOptions
 from slo.render import to_yaml
@@ -177,6 +179,16 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str], float, float]] = {
         1,
         1,
     ),
+    "swarm-task-health": (
+        {"kind": "swarm-task-health"},
+        {
+            'swarm_task_container_health{service="shop_api",stack="shop",task="shop_api.1",health="healthy"}': "1x40",
+            'swarm_task_container_health{service="shop_api",stack="shop",task="shop_api.2",health="unhealthy"}': "1x40",
+            'swarm_task_container_health{service="shop_api",stack="shop",task="shop_api.3",health="none"}': "1x40",
+        },
+        1,
+        3,
+    ),
 }
 
 
@@ -263,3 +275,16 @@ def test_native_histograms(sli: dict[str, Any], tmp_path: Path) -> None:
     metric = "d_seconds" if sli["kind"] == "latency" else "http_server_request_duration_seconds"
     series = {f'{metric}{{job="api"}}': f"{NATIVE}+{NATIVE}x40"}
     _run(current_promtool(), tmp_path, sli, series, {"slo:sli_bad:rate1m": 1, "slo:sli_total:rate1m": 4})
+
+
+@pytest.mark.parametrize(
+    ("ours", "family"),
+    [
+        (naming.SWARM_SERVICE_REPLICAS_DESIRED, families.SERVICE_REPLICAS_DESIRED),
+        (naming.SWARM_SERVICE_REPLICAS_RUNNING, families.SERVICE_REPLICAS_RUNNING),
+        (naming.SWARM_TASK_CONTAINER_HEALTH, families.TASK_CONTAINER_HEALTH),
+    ],
+)
+def test_swarm_templates_name_what_the_exporter_publishes(ours: str, family: str) -> None:
+    assert ours == family
+    assert {naming.SWARM_LABEL_SERVICE, naming.SWARM_LABEL_STACK} <= set(families.BY_NAME[family].labels)
