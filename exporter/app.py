@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from .docker import DockerClient
-from .render import CONTENT_TYPE, render_exporter, render_state
+from .render import CONTENT_TYPE, StateRenderer, render_exporter
 from .state import SwarmState
 from .stats import ExporterStats
 from .sync import SyncConfig, Syncer
@@ -35,11 +35,12 @@ class Exporter:
         self.stats = ExporterStats(started=time.time())
         self.client = DockerClient(config.docker_host, self.stats)
         self.syncer = Syncer(self.client, self.state, self.stats, self.rerender, config.sync)
+        self.renderer = StateRenderer()
         self.state_text = b""
         self.renders = 0
 
     def rerender(self) -> None:
-        self.state_text = render_state(self.state)
+        self.state_text = self.renderer.render(self.state)
         self.renders += 1
 
     def scrape(self) -> bytes:

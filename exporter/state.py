@@ -66,7 +66,8 @@ class SwarmState:
     local_node_id: str = ""
     manager: bool = False
     services: dict[str, Service] = field(default_factory=dict)
-    tasks: dict[str, Task] = field(default_factory=dict)
+    # Tasks by service ID, then task ID: a service's tasks are re-listed and rendered together.
+    tasks_by_service: dict[str, dict[str, Task]] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     containers: dict[str, Container] = field(default_factory=dict)
     # Counters survive reloads: they count what this exporter saw change.
@@ -76,6 +77,13 @@ class SwarmState:
     # Tasks whose local container was seen unhealthy (insertion-ordered, bounded).
     _unhealthy_tasks: dict[str, None] = field(default_factory=dict)
     _loaded: bool = False
+    # What changed since the last render: service IDs, or everything (nodes affect all services).
+    changed: set[str] = field(default_factory=set)
+    changed_all: bool = True
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        return {tid: t for tasks in self.tasks_by_service.values() for tid, t in tasks.items()}
 
     @property
     def cluster_reporter(self) -> bool:
@@ -99,28 +107,36 @@ class SwarmState:
             changed = old is None or old.update_state != state or old.update_started != service.update_started
             if changed:
                 self.update_transitions[(service.id, state)] += 1
+        if old != service:
+            self.changed.add(service.id)
         self.services[service.id] = service
 
     def remove_service(self, service_id: str) -> None:
         self.services.pop(service_id, None)
-        for tid in [t.id for t in self.tasks.values() if t.service_id == service_id]:
-            del self.tasks[tid]
+        self.tasks_by_service.pop(service_id, None)
         for counter in (self.update_transitions, self.restarts):
             for key in [k for k in counter if k[0] == service_id]:
                 del counter[key]
+        self.changed.add(service_id)
 
     def set_tasks(self, tasks: Iterable[Task], service_id: str | None = None) -> None:
         """Replace all tasks, or only those of one service."""
-        fresh = {t.id: t for t in tasks if service_id is None or t.service_id == service_id}
+        fresh: dict[str, dict[str, Task]] = {}
+        for task in tasks:
+            if service_id is None or task.service_id == service_id:
+                fresh.setdefault(task.service_id, {})[task.id] = task
         if service_id is None:
-            self.tasks = fresh
-            self._counted_ended &= set(fresh)
+            old, self.tasks_by_service = self.tasks_by_service, fresh
+            self._counted_ended &= {tid for by_id in fresh.values() for tid in by_id}
         else:
-            for tid in [t.id for t in self.tasks.values() if t.service_id == service_id and t.id not in fresh]:
-                del self.tasks[tid]
-            self.tasks.update(fresh)
-        for task in fresh.values():
-            self._count_restart(task)
+            old = {service_id: self.tasks_by_service.pop(service_id, {})}
+            if fresh.get(service_id):
+                self.tasks_by_service[service_id] = fresh[service_id]
+        for sid in old.keys() | fresh.keys():
+            if old.get(sid, {}) != fresh.get(sid, {}):
+                self.changed.add(sid)
+                for task in fresh.get(sid, {}).values():
+                    self._count_restart(task)
 
     def _count_restart(self, task: Task) -> None:
         if task.state not in _ENDED or task.id in self._counted_ended:
@@ -132,13 +148,10 @@ class SwarmState:
         self.restarts[(task.service_id, restart_reason(task, task.id in self._unhealthy_tasks))] += 1
 
     def set_nodes(self, nodes: Iterable[Node]) -> None:
-        self.nodes = {n.id: n for n in nodes}
-
-    def put_node(self, node: Node) -> None:
-        self.nodes[node.id] = node
-
-    def remove_node(self, node_id: str) -> None:
-        self.nodes.pop(node_id, None)
+        fresh = {n.id: n for n in nodes}
+        if fresh != self.nodes:
+            self.changed_all = True
+        self.nodes = fresh
 
     def set_containers(self, containers: Iterable[Container]) -> None:
         self.containers = {}
@@ -179,11 +192,11 @@ class SwarmState:
             )
         return service.replicas or 0
 
-    def running_replicas(self) -> Counter[str]:
-        """Running tasks per service, counting only tasks on ready nodes."""
-        running: Counter[str] = Counter()
-        for task in self.tasks.values():
+    def running_replicas(self, service_id: str) -> int:
+        """Running tasks of a service, counting only tasks on ready nodes."""
+        running = 0
+        for task in self.tasks_by_service.get(service_id, {}).values():
             node = self.nodes.get(task.node_id)
             if task.state == "running" and node is not None and node.state == "ready":
-                running[task.service_id] += 1
+                running += 1
         return running

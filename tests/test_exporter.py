@@ -111,7 +111,10 @@ async def test_cli_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> Non
             except OSError:
                 pass
             await asyncio.sleep(0.1)
-        assert b'swarm_service_info{image="busybox:1"' in body
+        assert (
+            b'swarm_service_info{service_id="s1",service="api",stack="shop",mode="replicated",image="busybox:1"} 1\n'
+            in body
+        )
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
@@ -194,3 +197,29 @@ _NODE = Node.parse(node("abc", "edge-1", role="worker", labels={"tier": "edge"})
 def test_placement_constraints(constraint: str, matches: bool) -> None:
     assert _NODE is not None
     assert constraint_matches(constraint, _NODE) is matches
+
+
+def test_incremental_render_equals_a_full_render() -> None:
+    from exporter.model import Container, Service, Task
+    from exporter.render import StateRenderer, render_state
+    from exporter.state import SwarmState
+
+    state = SwarmState(local_node_id="n1", manager=True)
+    state.set_nodes([Node.parse(node("n1", "node-1", leader=True)), Node.parse(node("n2", "node-2", role="worker"))])
+    state.set_services([Service.parse(service(f"s{i}", f"svc{i}", 2)) for i in range(5)])
+    state.set_tasks([Task.parse(task(f"t{i}-{j}", f"s{i}", j, f"n{j}")) for i in range(5) for j in (1, 2)])
+    renderer = StateRenderer()
+    steps = [
+        lambda: state.set_tasks(
+            [Task.parse(task("t1-1", "s1", 1, state="failed", desired="shutdown", exit_code=1))], "s1"
+        ),
+        lambda: state.put_service(Service.parse(service("s2", "svc2", 3, update="updating"))),
+        lambda: state.remove_service("s3"),
+        lambda: state.set_nodes([Node.parse(node("n1", "node-1", leader=True))]),
+        lambda: state.put_container(Container.parse(container("c1", "t0-1", "svc0", 1, "healthy"))),
+        lambda: state.set_services([Service.parse(service("s9", "new", 1))]),
+    ]
+    assert renderer.render(state) == render_state(state)
+    for step in steps:
+        step()
+        assert renderer.render(state) == render_state(state)
