@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -156,7 +157,7 @@ def _timeseries(
         for s in prom.series(_vars(q), start, end, max((end - start) / 200, 1)):
             xs = [float(t) - end for t, _ in s["values"]]
             ys = [float(v) for _, v in s["values"]]
-            ax.plot(xs, ys, linewidth=1.2, label=_legend(q))
+            ax.plot(xs, ys, linewidth=1.2, label=_legend(q, s["metric"]))
     if (
         panel.get("fieldConfig", {}).get("defaults", {}).get("custom", {}).get("thresholdsStyle", {}).get("mode")
         == "line"
@@ -169,8 +170,11 @@ def _timeseries(
         ax.legend(fontsize=6, loc="lower left", facecolor="#181b1f", labelcolor="#ccccdc", edgecolor="#2c3235")
 
 
-def _legend(q: PanelQuery) -> str:
-    return q.legend or q.ref
+def _legend(q: PanelQuery, labels: Mapping[str, str] | None = None) -> str:
+    """The legend as Grafana writes it: `{{label}}` replaced by the series' label value."""
+    if not q.legend:
+        return q.ref
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: (labels or {}).get(m.group(1), ""), q.legend)
 
 
 def _table(ax: Any, qs: list[PanelQuery], prom: Prometheus) -> None:
