@@ -2,7 +2,7 @@
 VENV ?= .venv
 export VENV
 
-.PHONY: demo test setup tools lint golden clean
+.PHONY: demo test setup tools engine lint golden clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,12 +15,17 @@ tools: $(VENV)/.installed
 
 setup: $(VENV)/.installed tools
 
+# The exporter's and the stack's end-to-end tests need a Docker engine in swarm mode and
+# HAProxy: installed and started when missing (idempotent; needs root).
+engine:
+	.ci/install-docker
+
 # The main job: compile the example shop's SLOs and on-call file; prove the bundle with promtool and amtool.
 demo: setup
 	$(VENV)/bin/slo build examples/slos --oncall examples/oncall.yaml --out build
 	$(VENV)/bin/slo check build
 
-test: setup
+test: setup engine
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.installed
