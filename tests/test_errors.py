@@ -129,7 +129,7 @@ CASES: list[tuple[str, dict[str, bytes | str], list[str]]] = [
         [
             "a.yaml:19:13: slos[0].sli.kind: unknown SLI kind 'rato'; expected one of: ratio, latency, threshold, "
             "traefik-errors, traefik-latency, prometheus-client-errors, prometheus-client-latency, "
-            "otel-http-errors, otel-http-latency, cadvisor-cpu, cadvisor-memory, node-disk, swarm-replicas"
+            "otel-http-errors, otel-http-latency, cadvisor-cpu, cadvisor-memory, node-disk, swarm-replicas, swarm-task-health"
         ],
     ),
     (
