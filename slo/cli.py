@@ -306,33 +306,157 @@ def stack_group() -> None:
     """The monitoring stack on Docker Swarm (Prometheus, Alertmanager, Grafana, ...)."""
 
 
+def _image_overrides(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        key, sep, ref = v.partition("=")
+        if not sep or not key or not ref:
+            raise click.BadParameter(f"{v!r}: expected KEY=IMAGE, like exporter=swarm-slo/exporter:abc123")
+        out[key.replace("-", "_")] = ref
+    return out
+
+
+def _stack_options(f: Any) -> Any:
+    f = click.option(
+        "--omit",
+        multiple=True,
+        metavar="SERVICE",
+        help="Leave a service out of the stack (repeatable), e.g. grafana where its image cannot be had.",
+    )(f)
+    f = click.option(
+        "--image",
+        "images",
+        multiple=True,
+        metavar="KEY=IMAGE",
+        callback=_image_overrides,
+        help="Use this image for a service (repeatable), e.g. exporter=swarm-slo/exporter:1a2b3c.",
+    )(f)
+    f = click.option("--name", default="monitoring", show_default=True, help="Stack name.")(f)
+    f = click.option(
+        "--out",
+        "out_file",
+        default="stack-rendered/stack.yml",
+        show_default=True,
+        help="Stack file to write; its configs go beside it under configs/.",
+    )(f)
+    f = click.option(
+        "--bundle", "bundle_dir", default="build", show_default=True, help="Bundle directory (slo build)."
+    )(f)
+    return f
+
+
+def _render_stack(
+    ctx: click.Context, bundle_dir: str, out_file: str, name: str, images: dict[str, str], omit: tuple[str, ...]
+) -> Any:
+    """Render and write the stack; exit 2 on bad input. Returns the RenderedStack."""
+    from pathlib import Path
+
+    from stack.render import BundleMissing, Images, StackConfig, render
+
+    try:
+        config = StackConfig(name=name, images=Images().replace(images), omit=frozenset(omit))
+        rendered = render(bundle_dir, config)
+    except (BundleMissing, ValueError) as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_INPUT)
+    rendered.write(Path(out_file))
+    return rendered
+
+
 @stack_group.command("render")
-@click.option("--bundle", "bundle_dir", default="build", show_default=True, help="Bundle directory (slo build).")
+@_stack_options
+@_output
+@click.pass_context
+def stack_render_cmd(
+    ctx: click.Context,
+    bundle_dir: str,
+    out_file: str,
+    name: str,
+    images: dict[str, str],
+    omit: tuple[str, ...],
+    output: str,
+) -> None:
+    """Write the stack file `slo stack deploy` would deploy, and the configs it mounts."""
+    rendered = _render_stack(ctx, bundle_dir, out_file, name, images, omit)
+    files = len(rendered.files())
+    if output == "json":
+        _emit_json({"ok": True, "stack_file": out_file, "configs": len(rendered.configs), "files": files})
+    else:
+        click.echo(f"wrote {out_file} and {len(rendered.configs)} configs beside it")
+    ctx.exit(EXIT_OK)
+
+
+@stack_group.command("deploy")
+@_stack_options
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait until every service is ready.")
 @click.option(
-    "--out",
-    "out_file",
-    default="stack-rendered/stack.yml",
-    show_default=True,
-    help="Stack file to write; its configs go beside it under configs/.",
+    "--grafana-admin-password-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Create Grafana's admin password secret from this file (default: a random one) when it does not exist.",
 )
 @_output
 @click.pass_context
-def stack_render_cmd(ctx: click.Context, bundle_dir: str, out_file: str, output: str) -> None:
-    """Write the stack file `slo stack deploy` would deploy, and the configs it mounts."""
+def stack_deploy_cmd(
+    ctx: click.Context,
+    bundle_dir: str,
+    out_file: str,
+    name: str,
+    images: dict[str, str],
+    omit: tuple[str, ...],
+    timeout: float,
+    grafana_admin_password_file: str | None,
+    output: str,
+) -> None:
+    """Render the stack, deploy it on this engine's swarm and wait until every service is ready.
+
+    A second deploy with nothing changed changes nothing; a changed rule file rolls Prometheus
+    only (configs are named by content hash). Exit 1 when the stack does not become ready.
+    """
     from pathlib import Path
 
-    from stack.render import BundleMissing, render
+    from stack.deploy import DeployError, deploy
 
+    _render_stack(ctx, bundle_dir, out_file, name, images, omit)
+    secret_files = {}
+    if grafana_admin_password_file:
+        secret_files[f"{name}-grafana-admin-password"] = Path(grafana_admin_password_file)
+    progress = (lambda m: click.echo(f"deploy: {m}", err=True)) if output == "text" else (lambda m: None)
     try:
-        rendered = render(bundle_dir)
-    except BundleMissing as e:
-        click.echo(f"error: {e}", err=True)
-        ctx.exit(EXIT_INPUT)
-    written = rendered.write(Path(out_file))
+        result = deploy(Path(out_file), name, timeout=timeout, secret_files=secret_files, progress=progress)
+    except DeployError as e:
+        if output == "json":
+            _emit_json({"ok": False, "stack": name, "error": str(e)})
+        else:
+            click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_FAILED)
     if output == "json":
-        _emit_json({"ok": True, "stack_file": out_file, "configs": len(rendered.configs), "files": len(written)})
+        _emit_json({"ok": True, **result.as_dict()})
     else:
-        click.echo(f"wrote {out_file} and {len(rendered.configs)} configs beside it")
+        what = "no change" if not result.changed else f"changed {', '.join(result.changed)}"
+        click.echo(f"stack {name}: {len(result.services)} services ready in {result.seconds:.0f} s ({what})")
+    ctx.exit(EXIT_OK)
+
+
+@stack_group.command("down")
+@click.option("--name", default="monitoring", show_default=True, help="Stack name.")
+@click.option("--volumes", is_flag=True, help="Also remove the stack's volumes (Prometheus' data, ...).")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait until everything is gone.")
+@_output
+@click.pass_context
+def stack_down_cmd(ctx: click.Context, name: str, volumes: bool, timeout: float, output: str) -> None:
+    """Remove the stack (its services, network and configs; volumes with --volumes)."""
+    from stack.deploy import DeployError, down
+
+    progress = (lambda m: click.echo(f"down: {m}", err=True)) if output == "text" else (lambda m: None)
+    try:
+        removed = down(name, timeout=timeout, volumes=volumes, progress=progress)
+    except DeployError as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_FAILED)
+    if output == "json":
+        _emit_json({"ok": True, "stack": name, "services_removed": removed})
+    else:
+        click.echo(f"stack {name}: removed {removed} services")
     ctx.exit(EXIT_OK)
 
 

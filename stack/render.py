@@ -8,6 +8,7 @@ deploys and what a user reviews or deploys by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -33,8 +34,18 @@ class Images:
     grafana: str = "grafana/grafana:12.2.1"
     socket_proxy: str = "haproxy:2.6"
     node_exporter: str = "prom/node-exporter:v1.9.1"
-    jaeger: str = "jaegertracing/jaeger:2.11.0"
-    otel_collector: str = "otel/opentelemetry-collector-contrib:0.139.0"
+    # Jaeger v2.13.0 is Go module v1.76.0 and embeds Collector v0.140: the versions
+    # stack/build-images builds where nothing can be pulled.
+    jaeger: str = "jaegertracing/jaeger:2.13.0"
+    otel_collector: str = "otel/opentelemetry-collector-contrib:0.140.1"
+    # Ours, built by stack/build-image (tagged by a hash of its sources); no public registry yet.
+    exporter: str = f"swarm-slo/exporter:{__version__}"
+
+    def replace(self, overrides: dict[str, str]) -> Images:
+        unknown = sorted(set(overrides) - set(self.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown image key {', '.join(unknown)}; known: {', '.join(self.__dataclass_fields__)}")
+        return dataclasses.replace(self, **overrides)
 
 
 @dataclass(frozen=True)
@@ -56,11 +67,16 @@ class StackConfig:
     scrape_interval: str = "15s"
     # The bundle's rate window (slo build --rate-window, default 1m) must equal this.
     evaluation_interval: str = "1m"
+    # The HA pair, one replica per manager node. On a single node it is one replica: a second
+    # beside it adds no availability, and both could not publish the same host-mode port.
     alertmanager_replicas: int = 2
-    single_node: bool = True  # allow every Alertmanager replica on one node (the local demo)
-    docker_host: str = "tcp://socket-proxy:2375"
+    single_node: bool = True
+    # The read-only proxy's unix socket, in a node-local volume shared with its clients.
+    docker_api_socket: str = "/run/docker-api/docker.sock"
     images: Images = field(default_factory=Images)
     ports: Ports = field(default_factory=Ports)
+    # Services left out of the stack file (e.g. grafana where its image cannot be had).
+    omit: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -118,8 +134,23 @@ def _bundle_files(bundle: Path, under: str, suffix: str) -> Iterator[tuple[str, 
                 yield full.relative_to(base).as_posix(), full.read_text(encoding="utf-8")
 
 
+SERVICES = (
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "socket-proxy",
+    "exporter",
+    "node-exporter",
+    "jaeger",
+    "otel-collector",
+)
+
+
 def render(bundle_dir: str | Path, config: StackConfig | None = None) -> RenderedStack:
     config = config or StackConfig()
+    unknown = sorted(config.omit - set(SERVICES))
+    if unknown:
+        raise ValueError(f"cannot omit {', '.join(unknown)}: the stack's services are {', '.join(SERVICES)}")
     bundle = Path(bundle_dir)
     if not (bundle / "manifest.json").is_file():
         raise BundleMissing(f"{bundle}: not a bundle (no manifest.json); run `slo build` first")
@@ -134,7 +165,7 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
         scrape_interval=config.scrape_interval,
         evaluation_interval=config.evaluation_interval,
         rule_paths=rule_targets,
-        docker_host=config.docker_host,
+        docker_host=f"unix://{config.docker_api_socket}",
         network=f"{config.name}_{config.network}",
     )
     configs.append(
@@ -155,7 +186,7 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
     haproxy = resources.files("stack").joinpath("docker-socket-proxy", "haproxy.cfg").read_text()
     configs.append(_config("socket-proxy", "haproxy.cfg", "/usr/local/etc/haproxy/haproxy.cfg", haproxy, config.name))
     otel = env.get_template("otel-collector.yaml.j2").render(**common)
-    configs.append(_config("otel-collector", "config.yaml", "/etc/otelcol/config.yaml", otel, config.name))
+    configs.append(_config("otel-collector", "config.yaml", "/etc/otelcol-contrib/config.yaml", otel, config.name))
 
     stack_file = env.get_template("stack.yml.j2").render(
         **common,
@@ -165,7 +196,10 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
         ports=config.ports,
         retention_time=config.retention_time,
         retention_size=config.retention_size,
-        alertmanager_replicas=config.alertmanager_replicas,
+        alertmanager_replicas=1 if config.single_node else config.alertmanager_replicas,
         single_node=config.single_node,
+        omit=config.omit,
+        docker_api_socket=config.docker_api_socket,
+        docker_api_dir=os.path.dirname(config.docker_api_socket),
     )
     return RenderedStack(stack_file, configs)

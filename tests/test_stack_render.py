@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import EXAMPLES
 
 from slo.cli import cli
-from stack.render import render
+from stack.render import SERVICES, StackConfig, render
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +54,74 @@ def test_the_docker_cli_accepts_the_stack_file(rendered: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     merged = yaml.safe_load(proc.stdout)
-    assert set(merged["services"]) == {
-        "prometheus",
-        "alertmanager",
-        "grafana",
-        "socket-proxy",
-        "node-exporter",
-        "jaeger",
-        "otel-collector",
-    }
+    assert set(merged["services"]) == set(SERVICES)
     for name, service in merged["services"].items():
         assert service["deploy"]["resources"]["limits"], f"{name} has no resource limits"
         assert service["logging"]["options"]["max-size"] == "10m", f"{name} has no log rotation"
         for port in service.get("ports", []):
             assert port["mode"] == "host", f"{name} publishes through the routing mesh"
-    assert merged["services"]["alertmanager"]["deploy"]["replicas"] == 2
+    # One node (the default): one Alertmanager; a second could not publish the same host port.
+    assert merged["services"]["alertmanager"]["deploy"]["replicas"] == 1
+    # Only the socket proxy mounts the engine's socket, read-only.
+    mounts = {
+        n: [v["source"] for v in s.get("volumes", []) if v["type"] == "bind"] for n, s in merged["services"].items()
+    }
+    assert [n for n, m in mounts.items() if "/var/run/docker.sock" in m] == ["socket-proxy"]
+
+
+def test_several_nodes_get_the_alertmanager_pair_one_per_node(bundle: Path) -> None:
+    text = render(bundle, StackConfig(single_node=False)).stack_file
+    am = yaml.safe_load(text)["services"]["alertmanager"]["deploy"]
+    assert (am["replicas"], am["placement"]["max_replicas_per_node"]) == (2, 1)
+
+
+def test_omit_leaves_out_a_service_its_configs_and_secret(bundle: Path, tmp_path: Path) -> None:
+    stack_file = tmp_path / "stack.yml"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "stack",
+            "render",
+            "--bundle",
+            str(bundle),
+            "--out",
+            str(stack_file),
+            "--omit",
+            "grafana",
+            "--image",
+            "exporter=swarm-slo/exporter:test",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    proc = subprocess.run(
+        [_tool("docker"), "stack", "config", "-c", stack_file.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    merged = yaml.safe_load(proc.stdout)
+    assert set(merged["services"]) == set(SERVICES) - {"grafana"}
+    assert "secrets" not in merged
+    assert not [c for c in merged["configs"] if c.startswith("grafana")]
+    assert merged["services"]["exporter"]["image"] == "swarm-slo/exporter:test"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--omit", "grafanna"], "cannot omit grafanna: the stack's services are prometheus, alertmanager, grafana"),
+        (["--image", "exporter"], "'exporter': expected KEY=IMAGE"),
+        (["--image", "exportr=x:1"], "unknown image key exportr; known: prometheus"),
+    ],
+)
+def test_bad_stack_options_are_clear_errors(bundle: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    out = tmp_path / "stack.yml"
+    result = CliRunner().invoke(cli, ["stack", "render", "--bundle", str(bundle), "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert not out.exists()
 
 
 def test_promtool_accepts_prometheus_config_and_rules(rendered: Path, promtool: Path, tmp_path: Path) -> None:
@@ -85,9 +138,10 @@ def test_promtool_accepts_prometheus_config_and_rules(rendered: Path, promtool: 
     assert "SUCCESS: 3 rule files found" in proc.stdout
 
 
-def test_haproxy_accepts_the_socket_proxy_config(rendered: Path) -> None:
+def test_haproxy_accepts_the_socket_proxy_config(rendered: Path, tmp_path: Path) -> None:
     cfg = rendered.parent / "configs" / "socket-proxy" / "haproxy.cfg"
-    env = {**os.environ, "PROXY_BIND": ":2375", "DOCKER_SOCKET": "/var/run/docker.sock"}  # as the stack sets them
+    # As the stack sets them: a unix socket in a volume (here a temporary directory).
+    env = {**os.environ, "PROXY_BIND": str(tmp_path / "docker.sock"), "DOCKER_SOCKET": "/var/run/docker.sock"}
     proc = subprocess.run([_tool("haproxy"), "-c", "-f", cfg], capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
