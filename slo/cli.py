@@ -318,6 +318,11 @@ def _image_overrides(ctx: click.Context, param: click.Parameter, values: tuple[s
 
 def _stack_options(f: Any) -> Any:
     f = click.option(
+        "--rehearse",
+        is_flag=True,
+        help="Deliver every notification to the stack's webhook sink instead of the on-call file's receivers.",
+    )(f)
+    f = click.option(
         "--omit",
         multiple=True,
         metavar="SERVICE",
@@ -346,7 +351,13 @@ def _stack_options(f: Any) -> Any:
 
 
 def _render_stack(
-    ctx: click.Context, bundle_dir: str, out_file: str, name: str, images: dict[str, str], omit: tuple[str, ...]
+    ctx: click.Context,
+    bundle_dir: str,
+    out_file: str,
+    name: str,
+    images: dict[str, str],
+    omit: tuple[str, ...],
+    rehearse: bool,
 ) -> Any:
     """Render and write the stack; exit 2 on bad input. Returns the RenderedStack."""
     from pathlib import Path
@@ -354,7 +365,7 @@ def _render_stack(
     from stack.render import BundleMissing, Images, StackConfig, render
 
     try:
-        config = StackConfig(name=name, images=Images().replace(images), omit=frozenset(omit))
+        config = StackConfig(name=name, images=Images().replace(images), omit=frozenset(omit), rehearse=rehearse)
         rendered = render(bundle_dir, config)
     except (BundleMissing, ValueError) as e:
         click.echo(f"error: {e}", err=True)
@@ -374,10 +385,11 @@ def stack_render_cmd(
     name: str,
     images: dict[str, str],
     omit: tuple[str, ...],
+    rehearse: bool,
     output: str,
 ) -> None:
     """Write the stack file `slo stack deploy` would deploy, and the configs it mounts."""
-    rendered = _render_stack(ctx, bundle_dir, out_file, name, images, omit)
+    rendered = _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
     files = len(rendered.files())
     if output == "json":
         _emit_json({"ok": True, "stack_file": out_file, "configs": len(rendered.configs), "files": files})
@@ -403,6 +415,7 @@ def stack_deploy_cmd(
     name: str,
     images: dict[str, str],
     omit: tuple[str, ...],
+    rehearse: bool,
     timeout: float,
     grafana_admin_password_file: str | None,
     output: str,
@@ -416,7 +429,7 @@ def stack_deploy_cmd(
 
     from stack.deploy import DeployError, deploy
 
-    _render_stack(ctx, bundle_dir, out_file, name, images, omit)
+    _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
     secret_files = {}
     if grafana_admin_password_file:
         secret_files[f"{name}-grafana-admin-password"] = Path(grafana_admin_password_file)

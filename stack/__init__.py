@@ -1,5 +1,4 @@
-"""The monitoring stack for Docker Swarm, rendered from a bundle: `slo stack render`."""
+"""The monitoring stack for Docker Swarm: `slo stack render|deploy|down` (render, deploy),
+local image builds (build-images) and the small services our images run (webhook_sink).
 
-from .render import RenderedStack, StackConfig, render
-
-__all__ = ["RenderedStack", "StackConfig", "render"]
+Nothing is imported here: the images import single modules without the CLI's dependencies."""

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+import yaml
 
 from slo import __version__
 
@@ -56,6 +57,7 @@ class Ports:
     alertmanager: int = 9093
     grafana: int = 3000
     jaeger: int = 16686
+    webhook: int = 9099  # the rehearsal sink (--rehearse)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class StackConfig:
     ports: Ports = field(default_factory=Ports)
     # Services left out of the stack file (e.g. grafana where its image cannot be had).
     omit: frozenset[str] = frozenset()
+    # Rehearsal: every receiver of the on-call file becomes a webhook to the stack's own
+    # `webhook` sink (stack/webhook_sink.py), so the routing is exercised and nobody is paged.
+    rehearse: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,22 @@ SERVICES = (
 )
 
 
+REHEARSAL_URL = "http://webhook:9099"
+
+
+def rehearsal_config(alertmanager_yml: str, url: str) -> str:
+    """The same routing tree, inhibitions and timings; each receiver's integrations replaced by
+    one webhook to `url/<receiver name>` (so the sink knows who would have been notified)."""
+    config = yaml.safe_load(alertmanager_yml)
+    for receiver in config.get("receivers") or []:
+        name = receiver["name"]
+        for key in [k for k in receiver if k.endswith("_configs")]:
+            del receiver[key]
+        receiver["webhook_configs"] = [{"url": f"{url}/{name}", "send_resolved": True, "max_alerts": 0}]
+    header = "# Rehearsal (slo stack --rehearse): every receiver is a webhook to the stack's sink.\n"
+    return header + yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
 def render(bundle_dir: str | Path, config: StackConfig | None = None) -> RenderedStack:
     config = config or StackConfig()
     unknown = sorted(config.omit - set(SERVICES))
@@ -176,6 +197,8 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
 
     routing = bundle / "alertmanager" / "alertmanager.yml"
     am = routing.read_text() if routing.is_file() else env.get_template("alertmanager-default.yml.j2").render(**common)
+    if config.rehearse:
+        am = rehearsal_config(am, REHEARSAL_URL)
     configs.append(_config("alertmanager", "alertmanager.yml", "/etc/alertmanager/alertmanager.yml", am, config.name))
 
     for rel, text in _bundle_files(bundle, "grafana/provisioning", ".yml"):
@@ -199,6 +222,7 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
         alertmanager_replicas=1 if config.single_node else config.alertmanager_replicas,
         single_node=config.single_node,
         omit=config.omit,
+        rehearse=config.rehearse,
         docker_api_socket=config.docker_api_socket,
         docker_api_dir=os.path.dirname(config.docker_api_socket),
     )
