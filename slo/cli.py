@@ -430,12 +430,18 @@ def stack_deploy_cmd(
     from stack.deploy import DeployError, deploy
 
     _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
-    secret_files = {}
-    if grafana_admin_password_file:
-        secret_files[f"{name}-grafana-admin-password"] = Path(grafana_admin_password_file)
+    grafana_secret = f"{name}-grafana-admin-password"
+    secret_files = {grafana_secret: Path(grafana_admin_password_file)} if grafana_admin_password_file else {}
     progress = (lambda m: click.echo(f"deploy: {m}", err=True)) if output == "text" else (lambda m: None)
     try:
-        result = deploy(Path(out_file), name, timeout=timeout, secret_files=secret_files, progress=progress)
+        result = deploy(
+            Path(out_file),
+            name,
+            timeout=timeout,
+            secret_files=secret_files,
+            generated_secrets=frozenset({grafana_secret}),
+            progress=progress,
+        )
     except DeployError as e:
         if output == "json":
             _emit_json({"ok": False, "stack": name, "error": str(e)})

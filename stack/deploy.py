@@ -175,19 +175,27 @@ def _images(stack_file: Path) -> list[str]:
     return sorted({str(svc["image"]) for svc in (doc.get("services") or {}).values() if "image" in svc})
 
 
-def _ensure_secrets(stack_file: Path, secret_files: dict[str, Path], progress: Progress) -> list[str]:
-    """Create the external secrets that do not exist yet: from the file the user gave, or a
-    random value (a password nobody has seen; replace it with `docker secret rm` + a file)."""
+def _ensure_secrets(
+    stack_file: Path, secret_files: dict[str, Path], generated: frozenset[str], progress: Progress
+) -> list[str]:
+    """Create the external secrets that do not exist yet from the files the user gave; those in
+    `generated` (Grafana's admin password) get a random value nobody has seen when no file is
+    given. Any other missing secret stops the deploy before anything changes."""
     existing = set(_docker(["secret", "ls", "--format", "{{.Name}}"]).split())
+    missing = [n for n in _external_secrets(stack_file) if n not in existing]
+    unobtainable = [n for n in missing if n not in secret_files and n not in generated]
+    if unobtainable:
+        raise DeployError(
+            "missing Docker secrets the on-call file reads: "
+            + ", ".join(unobtainable)
+            + "; create each with `docker secret create NAME -` (value on stdin), or deploy with --rehearse"
+        )
     created = []
-    for name in _external_secrets(stack_file):
-        if name in existing:
-            continue
+    for name in missing:
         source = secret_files.get(name)
         value = source.read_text(encoding="utf-8").strip() if source else secrets.token_urlsafe(24)
         _docker(["secret", "create", name, "-"], stdin=value)
-        how = f"from {source}" if source else "with a random value"
-        progress(f"created secret {name} {how}")
+        progress(f"created secret {name} " + (f"from {source}" if source else "with a random value"))
         created.append(name)
     return created
 
@@ -199,13 +207,14 @@ def deploy(
     timeout: float = 600,
     poll: float = 2.0,
     secret_files: dict[str, Path] | None = None,
+    generated_secrets: frozenset[str] = frozenset(),
     progress: Progress = lambda _: None,
 ) -> DeployResult:
     start = time.monotonic()
     missing = [i for i in _images(stack_file) if not _image_present(i)]
     for image in missing:
         progress(f"image {image} is not on this engine: Swarm will try to pull it")
-    created = _ensure_secrets(stack_file, secret_files or {}, progress)
+    created = _ensure_secrets(stack_file, secret_files or {}, generated_secrets, progress)
     before = _specs(stack)
     # `never`: the local tag is the truth (stand-ins for official images carry their names,
     # and a registry lookup would only fail or pin a digest nobody asked for).

@@ -158,6 +158,8 @@ def rehearsal_config(alertmanager_yml: str, url: str) -> str:
     """The same routing tree, inhibitions and timings; each receiver's integrations replaced by
     one webhook to `url/<receiver name>` (so the sink knows who would have been notified)."""
     config = yaml.safe_load(alertmanager_yml)
+    # Integrations' global secrets (SMTP password, ...) are not used by a webhook: no secrets needed.
+    config["global"] = {k: v for k, v in (config.get("global") or {}).items() if not k.endswith("_file")}
     for receiver in config.get("receivers") or []:
         name = receiver["name"]
         for key in [k for k in receiver if k.endswith("_configs")]:
@@ -165,6 +167,27 @@ def rehearsal_config(alertmanager_yml: str, url: str) -> str:
         receiver["webhook_configs"] = [{"url": f"{url}/{name}", "send_resolved": True, "max_alerts": 0}]
     header = "# Rehearsal (slo stack --rehearse): every receiver is a webhook to the stack's sink.\n"
     return header + yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
+_SECRETS_DIR = "/run/secrets/"
+
+
+def secret_files(alertmanager_yml: str) -> list[str]:
+    """The Docker secrets an Alertmanager configuration reads (`*_file: /run/secrets/NAME`)."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if str(key).endswith("_file") and isinstance(value, str) and value.startswith(_SECRETS_DIR):
+                    found.add(value.removeprefix(_SECRETS_DIR))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load(alertmanager_yml))
+    return sorted(found)
 
 
 def render(bundle_dir: str | Path, config: StackConfig | None = None) -> RenderedStack:
@@ -199,6 +222,7 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
     am = routing.read_text() if routing.is_file() else env.get_template("alertmanager-default.yml.j2").render(**common)
     if config.rehearse:
         am = rehearsal_config(am, REHEARSAL_URL)
+    am_secrets = secret_files(am)
     configs.append(_config("alertmanager", "alertmanager.yml", "/etc/alertmanager/alertmanager.yml", am, config.name))
 
     for rel, text in _bundle_files(bundle, "grafana/provisioning", ".yml"):
@@ -223,6 +247,7 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
         single_node=config.single_node,
         omit=config.omit,
         rehearse=config.rehearse,
+        alertmanager_secrets=am_secrets,
         docker_api_socket=config.docker_api_socket,
         docker_api_dir=os.path.dirname(config.docker_api_socket),
     )
