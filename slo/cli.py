@@ -371,7 +371,7 @@ def _render_stack(
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_INPUT)
     rendered.write(Path(out_file))
-    return rendered
+    return rendered, config
 
 
 @stack_group.command("render")
@@ -389,7 +389,7 @@ def stack_render_cmd(
     output: str,
 ) -> None:
     """Write the stack file `slo stack deploy` would deploy, and the configs it mounts."""
-    rendered = _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
+    rendered, _ = _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
     files = len(rendered.files())
     if output == "json":
         _emit_json({"ok": True, "stack_file": out_file, "configs": len(rendered.configs), "files": files})
@@ -401,6 +401,11 @@ def stack_render_cmd(
 @stack_group.command("deploy")
 @_stack_options
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait until every service is ready.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Also deploy the demo shop (stack/demo/) as the stack `shop` (its image: --image demo=...).",
+)
 @click.option(
     "--grafana-admin-password-file",
     type=click.Path(exists=True, dir_okay=False),
@@ -417,6 +422,7 @@ def stack_deploy_cmd(
     omit: tuple[str, ...],
     rehearse: bool,
     timeout: float,
+    demo: bool,
     grafana_admin_password_file: str | None,
     output: str,
 ) -> None:
@@ -428,8 +434,9 @@ def stack_deploy_cmd(
     from pathlib import Path
 
     from stack.deploy import DeployError, deploy
+    from stack.render import DEMO_STACK, render_demo
 
-    _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
+    _, config = _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
     grafana_secret = f"{name}-grafana-admin-password"
     secret_files = {grafana_secret: Path(grafana_admin_password_file)} if grafana_admin_password_file else {}
     progress = (lambda m: click.echo(f"deploy: {m}", err=True)) if output == "text" else (lambda m: None)
@@ -442,6 +449,11 @@ def stack_deploy_cmd(
             generated_secrets=frozenset({grafana_secret}),
             progress=progress,
         )
+        results = [result]
+        if demo:
+            demo_file = Path(out_file).parent / "demo.yml"
+            demo_file.write_text(render_demo(config.images.demo, config), encoding="utf-8")
+            results.append(deploy(demo_file, DEMO_STACK, timeout=timeout, progress=progress))
     except DeployError as e:
         if output == "json":
             _emit_json({"ok": False, "stack": name, "error": str(e)})
@@ -449,26 +461,60 @@ def stack_deploy_cmd(
             click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_FAILED)
     if output == "json":
-        _emit_json({"ok": True, **result.as_dict()})
+        payload = {"ok": True, **result.as_dict()}
+        if demo:
+            payload["demo"] = results[1].as_dict()
+        _emit_json(payload)
     else:
-        what = "no change" if not result.changed else f"changed {', '.join(result.changed)}"
-        click.echo(f"stack {name}: {len(result.services)} services ready in {result.seconds:.0f} s ({what})")
+        for r in results:
+            what = "no change" if not r.changed else f"changed {', '.join(r.changed)}"
+            click.echo(f"stack {r.stack}: {len(r.services)} services ready in {r.seconds:.0f} s ({what})")
+        click.echo(_where_to_look(config, rehearse, demo))
     ctx.exit(EXIT_OK)
+
+
+def _where_to_look(config: Any, rehearse: bool, demo: bool) -> str:
+    ports = config.ports
+    lines = [
+        "where to look:",
+        f"  Prometheus     http://localhost:{ports.prometheus}/  (alerts: /api/v1/alerts)",
+        f"  Alertmanager   http://localhost:{ports.alertmanager}/  (alerts: /api/v2/alerts)",
+        f"  Jaeger         http://localhost:{ports.jaeger}/  (traces: /api/traces?service=web)",
+    ]
+    if "grafana" not in config.omit:
+        lines.append(
+            f"  Grafana        http://localhost:{ports.grafana}/"
+            f"  (admin password: the secret {config.name}-grafana-admin-password)"
+        )
+    if rehearse:
+        lines.append(
+            f"  notifications  http://localhost:{ports.webhook}/notifications"
+            f"  or  docker service logs {config.name}_webhook"
+        )
+    if demo:
+        lines.append(
+            "  demo shop      http://localhost:8080/  (faults: POST /admin/faults on each service; docs/demo.md)"
+        )
+    return "\n".join(lines)
 
 
 @stack_group.command("down")
 @click.option("--name", default="monitoring", show_default=True, help="Stack name.")
 @click.option("--volumes", is_flag=True, help="Also remove the stack's volumes (Prometheus' data, ...).")
+@click.option("--demo", is_flag=True, help="Also remove the demo shop (the stack `shop`).")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait until everything is gone.")
 @_output
 @click.pass_context
-def stack_down_cmd(ctx: click.Context, name: str, volumes: bool, timeout: float, output: str) -> None:
+def stack_down_cmd(ctx: click.Context, name: str, volumes: bool, demo: bool, timeout: float, output: str) -> None:
     """Remove the stack (its services, network and configs; volumes with --volumes)."""
     from stack.deploy import DeployError, down
+    from stack.render import DEMO_STACK
 
     progress = (lambda m: click.echo(f"down: {m}", err=True)) if output == "text" else (lambda m: None)
     try:
-        removed = down(name, timeout=timeout, volumes=volumes, progress=progress)
+        # The demo first: it joins the monitoring stack's network, which cannot go before it.
+        removed = down(DEMO_STACK, timeout=timeout, progress=progress) if demo else 0
+        removed += down(name, timeout=timeout, volumes=volumes, progress=progress)
     except DeployError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_FAILED)

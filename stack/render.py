@@ -41,6 +41,7 @@ class Images:
     otel_collector: str = "otel/opentelemetry-collector-contrib:0.140.1"
     # Ours, built by stack/build-image (tagged by a hash of its sources); no public registry yet.
     exporter: str = f"swarm-slo/exporter:{__version__}"
+    demo: str = f"swarm-slo/demo:{__version__}"  # the demo shop (stack/demo/build-image)
 
     def replace(self, overrides: dict[str, str]) -> Images:
         unknown = sorted(set(overrides) - set(self.__dataclass_fields__))
@@ -252,3 +253,25 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
         docker_api_dir=os.path.dirname(config.docker_api_socket),
     )
     return RenderedStack(stack_file, configs)
+
+
+DEMO_STACK = "shop"  # the example SLOs' `stack`
+
+
+def render_demo(image: str, config: StackConfig | None = None, web_port: int = 8080, load_rate: float = 5) -> str:
+    """The demo shop's stack file (stack/demo/): deployed as the stack `shop` on the monitoring
+    stack's network, so Prometheus scrapes it and its traces reach the Collector."""
+    config = config or StackConfig()
+    return (
+        _env()
+        .get_template("demo.yml.j2")
+        .render(
+            version=__version__,
+            stack=DEMO_STACK,
+            monitoring=config.name,
+            network=config.network,
+            image=image,
+            web_port=web_port,
+            load_rate=load_rate,
+        )
+    )
