@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from tests.conftest import EXAMPLES, ROOT
 
 STACK = "slo-e2e"
+DEMO = "shop"
 SLO = str(ROOT / ".venv" / "bin" / "slo")
 PROMETHEUS = "http://127.0.0.1:9090"
 ALERTMANAGER = "http://127.0.0.1:9093"
@@ -59,7 +60,7 @@ class Deployed:
     def deploy_args(self, bundle: Path | None = None) -> list[str]:
         args = ["stack", "deploy", "--name", STACK, "--bundle", str(bundle or self.bundle)]
         args += ["--out", str(self.stack_file), "--rehearse", "--output", "json", "--timeout", "300"]
-        args += ["--image", f"exporter={self.images['exporter']}"]
+        args += ["--image", f"exporter={self.images['exporter']}", "--image", f"demo={self.images['demo']}", "--demo"]
         if "grafana" not in self.images:
             args += ["--omit", "grafana"]
         return args
@@ -95,11 +96,40 @@ def eventually(what: str, probe: Callable[[], T | None], timeout: float, interva
     raise AssertionError(f"{what}: not within {timeout:.0f} s {last_error}")
 
 
-def service_tasks(service: str) -> list[str]:
+def service_tasks(service: str, stack: str = STACK) -> list[str]:
     proc = subprocess.run(
-        ["docker", "service", "ps", "-q", "--filter", "desired-state=running", f"{STACK}_{service}"],
+        ["docker", "service", "ps", "-q", "--filter", "desired-state=running", f"{stack}_{service}"],
         capture_output=True,
         text=True,
         check=True,
     )
     return sorted(proc.stdout.split())
+
+
+def containers(service: str, stack: str = DEMO) -> list[str]:
+    proc = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack}_{service}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.split()
+
+
+def set_faults(service: str, faults: dict[str, Any]) -> None:
+    """POST the fault state to every task of a demo service, from inside its container (the
+    admin endpoint is not published)."""
+    script = (
+        "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request("
+        "'http://localhost:8080/admin/faults', data=sys.argv[1].encode(), method='POST', "
+        "headers={'Content-Type': 'application/json'}), timeout=10)"
+    )
+    tasks = containers(service)
+    assert tasks, f"no running container of {DEMO}_{service}"
+    for cid in tasks:
+        subprocess.run(["docker", "exec", cid, "python3", "-c", script, json.dumps(faults)], check=True, timeout=30)
+
+
+def notifications() -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = get_json(f"{SINK}/notifications")
+    return got

@@ -1,21 +1,34 @@
-"""`slo stack deploy` on the live swarm: the monitoring stack comes up healthy, Prometheus finds
-its targets through the read-only proxy and loads the bundle's rules, the alerting pipeline
-delivers (Watchdog reaches the dead man's switch receiver, with a runbook the bundle has), a
-second deploy changes nothing, a changed SLO rolls only Prometheus, and `slo stack down`
-removes it all."""
+"""`slo stack deploy --demo --rehearse` on the live swarm, as the README's main job runs it: the
+monitoring stack and the demo shop come up healthy; Prometheus finds its targets through the
+read-only proxy and loads the bundle's rules; a request to the shop is one trace across web,
+api and worker in Jaeger, with span metrics in Prometheus and the trace id in every service's
+logs; faults page the owning team once, with a runbook the bundle has, and resolve; every
+dashboard query returns data; a second deploy changes nothing, a changed SLO rolls only
+Prometheus, and `slo stack down` removes it all.
+
+Measured times are printed (pytest -s) and written to $SLO_E2E_REPORT when set."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import EXAMPLES
 from tests.e2e.monitoring import (
+    DEMO,
+    JAEGER,
     SINK,
     STACK,
     Deployed,
@@ -23,8 +36,10 @@ from tests.e2e.monitoring import (
     build_images,
     eventually,
     get_json,
+    notifications,
     query,
     service_tasks,
+    set_faults,
     slo,
 )
 from tests.e2e.swarm import require_swarm
@@ -37,13 +52,24 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     require_swarm()
     work = tmp_path_factory.mktemp("monitoring")
     d = Deployed(build_bundle(work / "build"), work / "stack" / "stack.yml", build_images())
-    slo("stack", "down", "--name", STACK, "--volumes", check=False)
+    slo("stack", "down", "--name", STACK, "--volumes", "--demo", check=False)
     first = d.deploy()
     assert first["ok"] and sorted(first["changed"]) == sorted(s["name"] for s in first["services"])
+    assert {s["name"] for s in first["demo"]["services"]} == {"web", "api", "worker", "loadgen"}
     try:
         yield d
     finally:
-        slo("stack", "down", "--name", STACK, "--volumes", check=False)
+        slo("stack", "down", "--name", STACK, "--volumes", "--demo", check=False)
+
+
+MEASURED: dict[str, float] = {}
+
+
+def _report(key: str, seconds: float) -> None:
+    MEASURED[key] = round(seconds, 1)
+    print(f"measured: {key} = {seconds:.1f} s")
+    if os.environ.get("SLO_E2E_REPORT"):
+        Path(os.environ["SLO_E2E_REPORT"]).write_text(json.dumps(MEASURED, indent=2, sort_keys=True) + "\n")
 
 
 def _runbook_exists(bundle: Path, url: str) -> bool:
@@ -85,6 +111,105 @@ def test_watchdog_reaches_the_dead_mans_switch_with_a_runbook_in_the_bundle(depl
     got = eventually("Watchdog at the sink", watchdog, timeout=240, interval=5)
     assert got[0]["receiver"] == "dead-mans-switch"
     assert _runbook_exists(deployed.bundle, str(got[0]["runbook_url"])), got[0]["runbook_url"]
+
+
+def test_a_request_is_one_trace_across_web_api_worker_with_span_metrics_and_logs(deployed: Deployed) -> None:
+    trace_id = secrets.token_hex(16)
+    request = urllib.request.Request(
+        "http://127.0.0.1:8080/", headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    )
+    eventually("the shop answers", lambda: urllib.request.urlopen(request, timeout=10).status == 200, timeout=60)
+
+    def trace() -> set[str] | None:
+        try:
+            data = get_json(f"{JAEGER}/api/traces/{trace_id}")["data"]
+        except urllib.error.HTTPError:  # 404 until it is stored
+            return None
+        services = {p["serviceName"] for t in data for p in t["processes"].values()}
+        return services if {"web", "api", "worker"} <= services else None
+
+    assert eventually("the trace in Jaeger", trace, timeout=60) >= {"web", "api", "worker"}
+    calls = eventually(
+        "span metrics in Prometheus",
+        lambda: query('sum by (service_name) (traces_span_metrics_calls_total{service_name=~"web|api|worker"})'),
+        timeout=120,
+        interval=5,
+    )
+    assert {r["metric"]["service_name"] for r in calls} == {"web", "api", "worker"}
+    for service in ("web", "api", "worker"):
+        logs = subprocess.run(
+            ["docker", "service", "logs", "--raw", f"{DEMO}_{service}"], capture_output=True, text=True, check=True
+        ).stdout
+        lines = [json.loads(line) for line in logs.splitlines() if trace_id in line]
+        assert lines and all(line["trace_id"] == trace_id for line in lines), service
+
+
+PAGE_FAST = "SLOBurnRatePageFast"
+# What the faults below must page, and nothing else: (receiver, alertname, service, slo).
+EXPECTED_PAGES = {
+    ("checkout-page", PAGE_FAST, "api", "availability"),
+    ("storefront-page", PAGE_FAST, "web", "latency"),
+}
+
+
+def _key(n: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (n["receiver"], n["alertname"], n["labels"].get("service", ""), n["labels"].get("slo", ""))
+
+
+def test_faults_page_the_owning_team_once_and_resolve(deployed: Deployed) -> None:
+    """100% errors on the api and 800 ms added to every web request, at once (they are
+    independent: the web degrades rather than fails when the api does). Each pages its own
+    team, once, with a runbook in the bundle; the other SLO of each service stays quiet; after
+    the faults are lifted the resolved notification follows."""
+    # Traffic first: the SLIs need a few minutes of history (the loadgen runs since the deploy).
+    eventually(
+        "the api SLI has data",
+        lambda: query('sum(rate(http_requests_total{job="api"}[1m])) > 0'),
+        timeout=180,
+        interval=5,
+    )
+    pages_before = {_key(n) for n in notifications() if n["receiver"].endswith("-page")}
+    assert not pages_before & EXPECTED_PAGES, f"paging before any fault: {pages_before}"
+    start = time.time()
+    set_faults("api", {"error_ratio": 1.0})
+    set_faults("web", {"latency_ms": 800})
+    try:
+
+        def fired() -> dict[tuple[str, str, str, str], float] | None:
+            got: dict[tuple[str, str, str, str], float] = {}
+            for n in notifications():
+                if n["status"] == "firing":
+                    got.setdefault(_key(n), n["received"])  # the first one
+            return got if set(got) >= EXPECTED_PAGES else None
+
+        first = eventually("both pages at their teams' receivers", fired, timeout=600, interval=5)
+        for key in sorted(EXPECTED_PAGES):
+            _report(f"page {key[2]}/{key[3]} after the fault", first[key] - start)
+    finally:
+        set_faults("api", {})
+        set_faults("web", {})
+    recovered = time.time()
+
+    def resolved() -> dict[tuple[str, str, str, str], float] | None:
+        got: dict[tuple[str, str, str, str], float] = {}
+        for n in notifications():
+            if n["status"] == "resolved":
+                got.setdefault(_key(n), n["received"])
+        return got if set(got) >= EXPECTED_PAGES else None
+
+    done = eventually("the resolved notifications", resolved, timeout=900, interval=10)
+    for key in sorted(EXPECTED_PAGES):
+        _report(f"resolved {key[2]}/{key[3]} after recovery", done[key] - recovered)
+
+    seen = [n for n in notifications() if n["received"] >= start]
+    for key in EXPECTED_PAGES:
+        firing = [n for n in seen if _key(n) == key and n["status"] == "firing"]
+        assert len(firing) == 1, f"{key} paged {len(firing)} times"
+        assert firing[0]["runbook_url"] and _runbook_exists(deployed.bundle, firing[0]["runbook_url"])
+    others = {_key(n) for n in seen if n["receiver"].endswith("-page")} - EXPECTED_PAGES
+    assert not others, f"paged besides the faults: {sorted(others)}"
+    for n in seen:
+        assert _runbook_exists(deployed.bundle, n["runbook_url"]), n
 
 
 def test_a_second_deploy_changes_nothing(deployed: Deployed) -> None:
