@@ -141,10 +141,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
                 span.set_status(StatusCode.ERROR)
             if route != ADMIN:
                 request.app[METRICS].observe(method, route, status, seconds)
-            duration_ms = round(seconds * 1000, 1)
-            log.info(
-                "request", extra={"method": method, "path": request.path, "status": status, "duration_ms": duration_ms}
-            )
+            extra = {"service": tel.service, "method": method, "path": request.path, "status": status}
+            log.info("request", extra={**extra, "duration_ms": round(seconds * 1000, 1)})
 
 
 @web.middleware
@@ -287,7 +285,7 @@ def create_app(
         app[QUEUE] = queue
         app[METRICS] = NoRequestMetrics()
         worker_metrics = WorkerMetrics(registry, queue.oldest_age, lambda: len(queue))
-        app[PROCESSOR] = Processor(queue, tel.tracer, injector, worker_metrics)
+        app[PROCESSOR] = Processor(queue, tel, injector, worker_metrics)
         app.router.add_post("/jobs", _worker_enqueue)
     app.cleanup_ctx.append(_lifetime)
     return app

@@ -15,10 +15,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from opentelemetry.context import Context
-from opentelemetry.trace import StatusCode, Tracer
+from opentelemetry.trace import StatusCode
 
 from .faults import FaultInjector
 from .metrics import WorkerMetrics
+from .telemetry import Telemetry
 
 __all__ = ["Job", "JobQueue", "Processor"]
 
@@ -68,14 +69,14 @@ class Processor:
     def __init__(
         self,
         queue: JobQueue,
-        tracer: Tracer,
+        telemetry: Telemetry,
         faults: FaultInjector,
         metrics: WorkerMetrics,
         work_s: tuple[float, float] = (0.002, 0.01),
         rng: random.Random | None = None,
     ) -> None:
         self.queue = queue
-        self.tracer = tracer
+        self.telemetry = telemetry
         self.faults = faults
         self.metrics = metrics
         self.work_s = work_s
@@ -88,14 +89,21 @@ class Processor:
             "job.wait_ms": round(waited * 1000, 1),
             "order.id": str(job.order_id),
         }
-        with self.tracer.start_as_current_span("process job", context=job.context, attributes=attributes) as span:
+        with self.telemetry.tracer.start_as_current_span(
+            "process job", context=job.context, attributes=attributes
+        ) as span:
             await self.faults.delay()
             await asyncio.sleep(self._rng.uniform(*self.work_s))
             ok = not self.faults.fails()
             if not ok:
                 span.set_status(StatusCode.ERROR, "injected fault")
             self.metrics.done(ok)
-            extra = {"job": job.id, "order": job.order_id, "outcome": "ok" if ok else "error"}
+            extra = {
+                "service": self.telemetry.service,
+                "job": job.id,
+                "order": job.order_id,
+                "outcome": "ok" if ok else "error",
+            }
             extra["wait_ms"] = attributes["job.wait_ms"]
             if ok:
                 log.info("job done", extra=extra)
