@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from typing import Any
 
@@ -38,14 +39,19 @@ class Telemetry:
     def __init__(self, service: str, exporter: SpanExporter | None = None, batch: bool = True) -> None:
         self.service = service
         self.resource = Resource.create({SERVICE_NAME: service})
-        self.provider = TracerProvider(resource=self.resource)
+        # Shut down by shutdown(), within a bound, not by the SDK's own unbounded atexit hook.
+        self.provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
         if exporter is not None:
             processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
             self.provider.add_span_processor(processor)
         self.tracer = self.provider.get_tracer("stack.demo")
 
-    def shutdown(self) -> None:
-        self.provider.shutdown()  # flushes what the batch processor still holds
+    def shutdown(self, timeout_s: float = 2.0) -> None:
+        """Flush what the batch processor still holds, for at most `timeout_s`: with the
+        collector unreachable the exporter retries for 10 s, longer than a stop grace period."""
+        flusher = threading.Thread(target=self.provider.shutdown, name="otel-shutdown", daemon=True)
+        flusher.start()
+        flusher.join(timeout_s)
 
 
 def current_ids() -> dict[str, str]:
