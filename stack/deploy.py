@@ -243,26 +243,27 @@ def _image_present(image: str) -> bool:
     return True
 
 
-def wait_ready(
-    stack: str, *, timeout: float, poll: float = 2.0, progress: Progress = lambda _: None
-) -> list[ServiceState]:
+def wait_ready(stack: str, *, timeout: float, poll: float = 2.0, progress: Progress = lambda _: None) -> list[ServiceState]:
+    """Until every service is ready in two polls in a row: Swarm starts an update a moment
+    after `docker stack deploy` returns, so one ready look right after it may be the old tasks'."""
     deadline = time.monotonic() + max(timeout, 0)
     last = ""
+    streak = 0
     while True:
+        time.sleep(poll)
         states = service_states(stack)
         pending = [s for s in states if not s.ready]
+        streak = streak + 1 if states and not pending else 0
         line = "ready: all services" if not pending else "waiting: " + ", ".join(s.describe() for s in pending)
         if line != last:
-            ready = len(states) - len(pending)
-            progress(f"[{ready}/{len(states)}] {line}")
+            progress(f"[{len(states) - len(pending)}/{len(states)}] {line}")
             last = line
-        if states and not pending:
+        if streak >= 2:
             return states
         if time.monotonic() >= deadline:
             raise DeployError(
                 f"stack {stack} not ready after {timeout:.0f} s: " + "; ".join(s.describe() for s in pending)
             )
-        time.sleep(poll)
 
 
 def down(stack: str, *, timeout: float = 120, volumes: bool = False, progress: Progress = lambda _: None) -> int:

@@ -233,6 +233,8 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
 
     haproxy = resources.files("stack").joinpath("docker-socket-proxy", "haproxy.cfg").read_text()
     configs.append(_config("socket-proxy", "haproxy.cfg", "/usr/local/etc/haproxy/haproxy.cfg", haproxy, config.name))
+    jaeger = env.get_template("jaeger.yaml.j2").render(**common, max_traces=50_000)
+    configs.append(_config("jaeger", "config.yaml", "/etc/jaeger/config.yaml", jaeger, config.name))
     otel = env.get_template("otel-collector.yaml.j2").render(**common)
     configs.append(_config("otel-collector", "config.yaml", "/etc/otelcol-contrib/config.yaml", otel, config.name))
 
@@ -272,6 +274,7 @@ def render_demo(image: str, config: StackConfig | None = None, web_port: int = 8
             network=config.network,
             image=image,
             web_port=web_port,
+            web_replicas=1 if config.single_node else 2,
             load_rate=load_rate,
         )
     )

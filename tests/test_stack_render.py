@@ -33,7 +33,7 @@ def rendered(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli, ["stack", "render", "--bundle", str(bundle), "--out", str(stack_file), "--output", "json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["configs"] == 15
+    assert json.loads(result.stdout)["configs"] == 16
     return stack_file
 
 
