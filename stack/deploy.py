@@ -243,7 +243,9 @@ def _image_present(image: str) -> bool:
     return True
 
 
-def wait_ready(stack: str, *, timeout: float, poll: float = 2.0, progress: Progress = lambda _: None) -> list[ServiceState]:
+def wait_ready(
+    stack: str, *, timeout: float, poll: float = 2.0, progress: Progress = lambda _: None
+) -> list[ServiceState]:
     """Until every service is ready in two polls in a row: Swarm starts an update a moment
     after `docker stack deploy` returns, so one ready look right after it may be the old tasks'."""
     deadline = time.monotonic() + max(timeout, 0)
