@@ -2,7 +2,7 @@
 VENV ?= .venv
 export VENV
 
-.PHONY: demo test setup tools engine lint golden clean
+.PHONY: demo down test setup tools engine lint golden clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,10 +20,17 @@ setup: $(VENV)/.installed tools
 engine:
 	.ci/install-docker
 
-# The main job: compile the example shop's SLOs and on-call file; prove the bundle with promtool and amtool.
-demo: setup
+# The main job: compile the example shop's SLOs and on-call file; prove the bundle with
+# promtool and amtool; deploy the monitoring stack and the demo shop on the local swarm
+# (building the images that are missing) in rehearsal mode; print where to look.
+demo: setup engine
 	$(VENV)/bin/slo build examples/slos --oncall examples/oncall.yaml --out build
 	$(VENV)/bin/slo check build
+	stack/up
+
+# Remove what `make demo` deployed (the stacks; volumes too).
+down: $(VENV)/.installed
+	$(VENV)/bin/slo stack down --demo --volumes
 
 test: setup engine
 	$(VENV)/bin/pytest

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dashboards.queries import metric_names, panel_queries
 from tests.conftest import EXAMPLES
 from tests.e2e.monitoring import (
     DEMO,
@@ -172,7 +174,10 @@ def test_faults_page_the_owning_team_once_and_resolve(deployed: Deployed) -> Non
     assert not pages_before & EXPECTED_PAGES, f"paging before any fault: {pages_before}"
     start = time.time()
     set_faults("api", {"error_ratio": 1.0})
-    set_faults("web", {"latency_ms": 800})
+    # Plus a trickle of errors far below any alert's burn rate (0.4x the web's budget, 0.5x the
+    # worker's), so the error breakdown panels have something to show (the last test).
+    set_faults("web", {"latency_ms": 800, "error_ratio": 0.002})
+    set_faults("worker", {"error_ratio": 0.0005})
     try:
 
         def fired() -> dict[tuple[str, str, str, str], float] | None:
@@ -186,8 +191,8 @@ def test_faults_page_the_owning_team_once_and_resolve(deployed: Deployed) -> Non
         for key in sorted(EXPECTED_PAGES):
             _report(f"page {key[2]}/{key[3]} after the fault", first[key] - start)
     finally:
-        set_faults("api", {})
-        set_faults("web", {})
+        for service in ("api", "web", "worker"):
+            set_faults(service, {})
     recovered = time.time()
 
     def resolved() -> dict[tuple[str, str, str, str], float] | None:
@@ -206,8 +211,17 @@ def test_faults_page_the_owning_team_once_and_resolve(deployed: Deployed) -> Non
         firing = [n for n in seen if _key(n) == key and n["status"] == "firing"]
         assert len(firing) == 1, f"{key} paged {len(firing)} times"
         assert firing[0]["runbook_url"] and _runbook_exists(deployed.bundle, firing[0]["runbook_url"])
-    others = {_key(n) for n in seen if n["receiver"].endswith("-page")} - EXPECTED_PAGES
-    assert not others, f"paged besides the faults: {sorted(others)}"
+    # One incident per SLO: every page notification of an SLO is in one Alertmanager group (its
+    # key is what PagerDuty and Opsgenie deduplicate on). When the fast tier resolves, the slow
+    # tier it inhibited still burns (its 30m window holds the errors for 30 minutes): that is an
+    # update of the same incident, in the same group, not a new page.
+    incidents = {(n["receiver"], n["labels"].get("service"), n["labels"].get("slo")): set() for n in seen}
+    for n in seen:
+        if n["receiver"].endswith("-page"):
+            incidents[(n["receiver"], n["labels"].get("service"), n["labels"].get("slo"))].add(n["group_key"])
+    paged = {k: v for k, v in incidents.items() if v}
+    assert set(paged) == {(r, s, o) for r, _, s, o in EXPECTED_PAGES}, f"paged: {sorted(paged)}"
+    assert all(len(groups) == 1 for groups in paged.values()), paged
     for n in seen:
         assert _runbook_exists(deployed.bundle, n["runbook_url"]), n
 
@@ -243,3 +257,52 @@ def test_deploy_without_the_on_call_secrets_is_refused_before_anything_changes(d
     error = json.loads(proc.stdout)["error"]
     assert "missing Docker secrets the on-call file reads: checkout_opsgenie_key" in error
     assert {s: service_tasks(s) for s in before} == before
+
+
+# SLI sources the local stack does not run, and why (docs/stack.md): their panels stay empty.
+NOT_LOCAL = {
+    "cadvisor-cpu": "cAdvisor is not deployed here",
+    "cadvisor-memory": "cAdvisor is not deployed here",
+    "traefik-errors": "Traefik is not in front of the demo here",
+    "traefik-latency": "Traefik is not in front of the demo here",
+}
+
+
+def _why_empty(expr: str, kinds: dict[tuple[str, str], str]) -> str | None:
+    names = metric_names(expr)
+    if any(n.startswith("container_") for n in names):
+        return NOT_LOCAL["cadvisor-cpu"]
+    if any(n.startswith("traefik_") for n in names):
+        return NOT_LOCAL["traefik-errors"]
+    service, slo_name = re.search(r'service="([^"]+)"', expr), re.search(r'slo="([^"]+)"', expr)
+    if service and slo_name:
+        return NOT_LOCAL.get(kinds.get((service.group(1), slo_name.group(1)), ""))
+    return None
+
+
+def test_every_dashboard_query_returns_data(deployed: Deployed) -> None:
+    """Last in the module: after the faults (error breakdowns have errors to show) and the
+    redeploys (an update to show). Every query of every panel of every dashboard in the bundle,
+    template variables substituted, returns at least one series from the live Prometheus,
+    except the panels of SLI sources the local stack does not run (named, with the reason)."""
+    kinds = {}
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        for s in doc["slos"]:
+            kinds[(doc["service"], s["name"])] = s["sli"]["kind"]
+    empty, checked, skipped = [], 0, []
+    for path in sorted((deployed.bundle / "grafana" / "dashboards").rglob("*.json")):
+        for q in panel_queries(json.loads(path.read_text())):
+            expr = q.substituted()
+            why = _why_empty(expr, kinds)
+            if not query(expr):
+                (skipped if why else empty).append((q.dashboard, q.panel, q.ref, why or expr))
+            checked += 1
+    print(
+        f"dashboard queries: {checked} run, {checked - len(empty) - len(skipped)} with data, "
+        f"{len(skipped)} empty for a named reason"
+    )
+    for row in skipped:
+        print("  empty:", row)
+    assert checked > 200
+    assert not empty, f"{len(empty)} panel queries returned no data: {empty[:20]}"
