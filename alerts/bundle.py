@@ -62,6 +62,7 @@ def build(paths: Sequence[str], oncall_path: str, options: CompileOptions) -> Bu
     """Load the SLO files and the on-call file, report every error of both, then compile."""
     services, oncall = load_all(paths, oncall_path)
     bundle = compile_services(services, options)
+    bundle.swarm_team = oncall.spec.default_team
     bundle.extra.update(oncall_files(oncall, bundle.units, options))
     bundle.extra_sources.append(oncall_path)
     return bundle
