@@ -38,7 +38,7 @@ __all__ = [
     "RUNBOOKS",
     "SwarmRule",
     "Target",
-    "alerts_table",
+    "alerts_doc",
     "cluster_files",
     "cluster_rules",
     "metrics_of",
@@ -864,6 +864,20 @@ def _alert_rules(alert: str) -> list[SwarmRule]:
     return [r for r in RULES if r.alert == alert]
 
 
+def _sections(heading: str) -> list[str]:
+    """A section per alert: when it fires, what it means, what to check and do."""
+    lines: list[str] = []
+    for alert in dict.fromkeys(r.alert for r in RULES):
+        rb = RUNBOOKS[alert]
+        when = "; ".join(
+            f"severity `{r.severity}` when {r.when}" + (f", for {r.for_}" if r.for_ else "")
+            for r in _alert_rules(alert)
+        )
+        lines += [f"{heading} {alert}", "", f"{when[0].upper()}{when[1:]}.", "", rb.meaning, "", "Check:", "", "```sh"]
+        lines += [*rb.checks, "```", "", rb.action, ""]
+    return lines
+
+
 def runbook(team: str | None) -> str:
     owner = f"team `{team}` (the on-call file's default team)" if team else "the default team (no `team` label)"
     lines = [
@@ -874,20 +888,13 @@ def runbook(team: str | None) -> str:
         f"`{_SVC_NAME}`. Cluster-wide (nodes, managers, the exporter): owned by {owner}. Alerts about one "
         "node carry its hostname as `node`, and are held back while `SwarmNodeDown` fires for it.",
         "",
+        *_sections("##"),
     ]
-    for alert in dict.fromkeys(r.alert for r in RULES):
-        rb = RUNBOOKS[alert]
-        when = "; ".join(
-            f"severity `{r.severity}` when {r.when}" + (f", for {r.for_}" if r.for_ else "")
-            for r in _alert_rules(alert)
-        )
-        lines += [f"## {alert}", "", f"{when[0].upper()}{when[1:]}.", "", rb.meaning, "", "Check:", "", "```sh"]
-        lines += [*rb.checks, "```", "", rb.action, ""]
     return "\n".join(lines)
 
 
-def alerts_table() -> str:
-    """Markdown table of every rule, for docs/alerts.md."""
+def alerts_doc() -> str:
+    """For docs/alerts.md: a table of every rule, then the runbook's section per alert."""
     rows = [
         "| alert | fires when | for | severity | labels | routed to |",
         "|---|---|---|---|---|---|",
@@ -901,7 +908,7 @@ def alerts_table() -> str:
         rows.append(
             f"| [`{r.alert}`](#{r.alert.lower()}) | {when} | {r.for_ or '-'} | {r.severity} | {labels} | {route} |"
         )
-    return "\n".join(rows) + "\n"
+    return "\n".join([*rows, "", *_sections("###")])
 
 
 def metrics_of(expr: str) -> set[str]:
