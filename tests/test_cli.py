@@ -48,7 +48,7 @@ def test_build_without_swarm_alerts(project: Path, capsys: pytest.CaptureFixture
 def test_swarm_exporter_job(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--swarm-exporter-job", "swarm_exporter"]) == 0
     rules = (project / "build" / "prometheus" / "rules" / "swarm.yml").read_text()
-    assert 'up{job="swarm_exporter"}' in rules and "swarm-exporter\"" not in rules
+    assert 'up{job="swarm_exporter"}' in rules and 'swarm-exporter"' not in rules
     assert main(["build", "--swarm-exporter-job", " "]) == 2
 
 
