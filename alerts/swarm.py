@@ -654,112 +654,90 @@ _CLUSTER_ALERTS = tuple(dict.fromkeys(r.alert for r in RULES if r.scope == "clus
 
 
 def _service_scenarios(svc: ServiceSpec, options: CompileOptions, rules: list[Rule]) -> list[_Scenario]:
+    """Two groups: one 40-minute story with every service alert but the absent one (the
+    service's rule file holds its SLO rules too, and promtool evaluates them all at every step:
+    steps are what a test costs), and the service missing from the swarm."""
     job = options.swarm_exporter_job
     name = swarm_service(svc)
     series_svc = {naming.LABEL_STACK: svc.stack, naming.LABEL_SERVICE: name}
     fired = {naming.LABEL_STACK: svc.stack, naming.LABEL_SERVICE: name}  # what the aggregations keep
     n1 = {"node_id": "n1", "hostname": "node-1"}
-    out = []
+    info = {**n1, "role": "manager", "engine_version": "27.5.1", "availability": "active"}
+    s = _Scenario("a service's life: replicas, updates, crashes, health, scale to zero", job, rules)
 
-    # Replicas: a shortfall (ticket after 2m), an outage (page after 1m), a rolling update
-    # (quiet), scale to zero (page after 1m, and nothing else). From t15 to t24 a second
-    # instance publishes the same cluster state, as during a leader change.
-    s = _Scenario("replicas: a shortfall, an outage, a rolling update, scale to zero", job, rules)
+    # Replicas: short (5-9m, a ticket after 2m), none (10-14m, a page after 1m), short during
+    # a rolling update (20-24m, quiet), scaled to zero (from 30m: a page, and nothing else).
+    # Updates: paused (15-17m), rollback paused (18-19m), rolled back (25-29m). From 15m to
+    # 24m a second instance publishes the same cluster state, as during a leader change.
     desired = _run((30, 3), (10, 0))
     running = _run((5, 3), (5, 2), (5, 0), (5, 3), (5, 2), (5, 3), (10, 0))
-    updates = _run((20, 1), (5, 0), (15, 1))
-    for inst, window in (("A", range(40)), ("B", range(15, 25))):
-        keep = [i in window for i in range(40)]
-        s.add(
-            f.SERVICE_REPLICAS_DESIRED, inst, series_svc, [v if k else None for v, k in zip(desired, keep, strict=True)]
-        )
-        s.add(
-            f.SERVICE_REPLICAS_RUNNING, inst, series_svc, [v if k else None for v, k in zip(running, keep, strict=True)]
-        )
-        states = ["completed" if u else "updating" for u in updates]
-        _state_series(s, series_svc, inst, [st if k else None for st, k in zip(states, keep, strict=True)])
-    s.add(f.SERVICE_TASK_RESTARTS, "A", {**series_svc, "reason": "nonzero_exit"}, _run((40, 5)))
-    s.add(f.EXPORTER_CLUSTER_REPORTER, "A", {"node_id": "n1"}, _run((40, 1)))
-    s.add(
-        f.NODE_INFO, "A", {**n1, "role": "manager", "engine_version": "27.5.1", "availability": "active"}, _run((40, 1))
-    )
-    task = {**series_svc, "task": f"{name}.1", "task_id": "t1", "node_id": "n1"}
-    s.add(f.TASK_CONTAINER_HEALTH, "A", {**task, "health": "healthy"}, _run((30, 1), (10, None)))
-    missing = naming.SERVICE_REPLICAS_MISSING
-    s.expect(missing, (4, 6, 10, 16, 22, 26, 30))
-    s.expect(missing, (7, 9), [("ticket", fired)])
-    s.expect(missing, (11, 14, 31, 39), [("page", fired)])
-    s.quiet([a for a in _SERVICE_ALERTS if a != missing], (11, 22, 33))
-    out.append(s)
-
-    # Updates: paused (ticket at once), a rollback that pauses, then completes (ticket until
-    # the next update), a good update.
-    s = _Scenario("updates: paused, a rollback paused then completed, a good update", job, rules)
-    timeline = (
-        [""] * 5 + ["updating"] * 5 + ["paused"] * 5 + ["rollback_started"] * 5 + ["rollback_paused"] * 3
-        + ["rollback_completed"] * 7 + ["updating"] * 5 + ["completed"] * 5
+    states = (
+        ["completed"] * 15 + ["paused"] * 3 + ["rollback_paused"] * 2 + ["updating"] * 5
+        + ["rollback_completed"] * 5 + ["completed"] * 10
     )  # fmt: skip
-    _state_series(s, series_svc, "A", timeline)
-    s.add(f.SERVICE_REPLICAS_DESIRED, "A", series_svc, _run((40, 2)))
-    s.add(f.SERVICE_REPLICAS_RUNNING, "A", series_svc, _run((40, 2)))
-    paused = naming.SERVICE_UPDATE_PAUSED
-    s.expect(paused, (4, 9, 15, 23, 30))
-    s.expect(paused, (10, 14), [("ticket", {**fired, "state": "paused"})])
-    s.expect(paused, (20, 22), [("ticket", {**fired, "state": "rollback_paused"})])
-    back = naming.SERVICE_UPDATE_ROLLED_BACK
-    s.expect(back, (4, 22, 30, 39))
-    s.expect(back, (23, 29), [("ticket", fired)])
-    s.quiet([missing], (12, 25))
-    out.append(s)
-
-    # Restarts: tasks orphaned by a lost node do not count; three crashes in 15m, for 5m, do.
-    s = _Scenario("restarts: orphaned tasks do not count, a crash loop does", job, rules)
-    s.add(f.SERVICE_TASK_RESTARTS, "A", {**series_svc, "reason": "orphaned"}, [*range(0, 20, 2), *[18] * 30])
-    s.add(f.SERVICE_TASK_RESTARTS, "A", {**series_svc, "reason": "nonzero_exit"}, [*[0] * 20, *range(1, 21)])
-    s.add(f.SERVICE_TASK_RESTARTS, "A", {**series_svc, "reason": "killed"}, _run((40, 0)))
-    looping = naming.TASK_CRASH_LOOPING
-    s.expect(looping, (9, 19, 25))
-    s.expect(looping, (29, 39), [("ticket", fired)])
-    out.append(s)
-
-    # The same counter from two instances (a leader change) counts once: two restarts are
-    # not four.
-    s = _Scenario("restarts published by two instances count once", job, rules)
-    for inst in ("A", "B"):
-        s.add(f.SERVICE_TASK_RESTARTS, inst, {**series_svc, "reason": "killed"}, [*[0] * 10, 1, *[2] * 29])
-    s.expect(looping, (16, 20, 25))
-    out.append(s)
-
-    # Health: a container seen unhealthy in two scrapes (Swarm then replaces it) alerts for
-    # the window after; one on a node without node info is named by its node ID.
-    s = _Scenario("container health: unhealthy for two scrapes, then replaced", job, rules)
-    s.add(
-        f.NODE_INFO, "A", {**n1, "role": "manager", "engine_version": "27.5.1", "availability": "active"}, _run((40, 1))
-    )
+    for inst, first, last in (("A", 0, 40), ("B", 15, 25)):
+        s.add(f.SERVICE_REPLICAS_DESIRED, inst, series_svc, _window(desired, first, last))
+        s.add(f.SERVICE_REPLICAS_RUNNING, inst, series_svc, _window(running, first, last))
+        _state_series(s, series_svc, inst, _window(states, first, last))
+    # Restarts: six crashes in 1-6m (firing from 8m, clear by 20m); two kills at 20-21m
+    # published by both instances (2, not 4: quiet); tasks orphaned by a lost node at 22-24m
+    # (not crashes: quiet).
+    restarts = {
+        "nonzero_exit": [0, 1, 2, 3, 4, 5, *[6] * 34],
+        "killed": [*[0] * 20, 1, *[2] * 19],
+        "orphaned": [*[0] * 22, 3, 6, *[9] * 16],
+    }
+    for reason, points in restarts.items():
+        s.add(f.SERVICE_TASK_RESTARTS, "A", {**series_svc, "reason": reason}, points)
+    s.add(f.SERVICE_TASK_RESTARTS, "B", {**series_svc, "reason": "killed"}, restarts["killed"])
+    # Health: task 1 unhealthy in two scrapes (5-6m; Swarm then replaces it), task 3 in one
+    # (20m) on a node whose hostname is unknown (named by its ID); task 2 healthy throughout.
+    s.add(f.EXPORTER_CLUSTER_REPORTER, "A", {"node_id": "n1"}, _run((40, 1)))
+    s.add(f.NODE_INFO, "A", info, _run((40, 1)))
     t1 = {**series_svc, "task": f"{name}.1", "task_id": "t1", "node_id": "n1"}
     s.add(f.TASK_CONTAINER_HEALTH, "A", {**t1, "health": "healthy"}, _run((5, 1), (35, None)))
     s.add(f.TASK_CONTAINER_HEALTH, "A", {**t1, "health": "unhealthy"}, _run((5, None), (2, 1), (33, None)))
     t2 = {**series_svc, "task": f"{name}.2", "task_id": "t2", "node_id": "n1"}
-    s.add(f.TASK_CONTAINER_HEALTH, "A", {**t2, "health": "healthy"}, _run((40, 1)))
+    s.add(f.TASK_CONTAINER_HEALTH, "A", {**t2, "health": "healthy"}, _run((30, 1), (10, None)))
     t3 = {**series_svc, "task": f"{name}.3", "task_id": "t3", "node_id": "n3"}
     s.add(f.TASK_CONTAINER_HEALTH, "C", {**t3, "health": "unhealthy"}, _run((20, None), (1, 1), (19, None)))
-    unhealthy = naming.TASK_UNHEALTHY
-    on_n1 = {**fired, **n1, naming.LABEL_NODE: "node-1"}
-    on_n3 = {**fired, "node_id": "n3", naming.LABEL_NODE: "n3"}
-    s.expect(unhealthy, (4, 17, 31))
-    s.expect(unhealthy, (5, 15), [("ticket", on_n1)])
-    s.expect(unhealthy, (20, 29), [("ticket", on_n3)])
-    out.append(s)
 
-    # A service the swarm lacks, while the exporter reports cluster state; then no reporter.
+    missing = naming.SERVICE_REPLICAS_MISSING
+    s.expect(missing, (4, 6, 10, 16, 22, 26, 30))
+    s.expect(missing, (7, 9), [("ticket", fired)])
+    s.expect(missing, (11, 14, 31, 39), [("page", fired)])
+    paused = naming.SERVICE_UPDATE_PAUSED
+    s.expect(paused, (14, 20))
+    s.expect(paused, (15, 17), [("ticket", {**fired, "state": "paused"})])
+    s.expect(paused, (18, 19), [("ticket", {**fired, "state": "rollback_paused"})])
+    back = naming.SERVICE_UPDATE_ROLLED_BACK
+    s.expect(back, (24, 30))
+    s.expect(back, (25, 29), [("ticket", fired)])
+    looping = naming.TASK_CRASH_LOOPING
+    s.expect(looping, (2, 20, 26, 29))
+    s.expect(looping, (8, 12), [("ticket", fired)])
+    unhealthy = naming.TASK_UNHEALTHY
+    s.expect(unhealthy, (4, 17, 31))
+    s.expect(unhealthy, (5, 15), [("ticket", {**fired, **n1, naming.LABEL_NODE: "node-1"})])
+    s.expect(unhealthy, (20, 29), [("ticket", {**fired, "node_id": "n3", naming.LABEL_NODE: "n3"})])
+    # Scaled to zero: the page only.
+    s.quiet([a for a in _SERVICE_ALERTS if a != missing], (33,))
+    out = [s]
+
+    # A service the swarm lacks while the exporter reports cluster state; then no reporter.
     s = _Scenario("the service is not in the swarm", job, rules)
-    s.add(f.EXPORTER_CLUSTER_REPORTER, "A", {"node_id": "n1"}, _run((10, 1), (10, 0)))
+    s.add(f.EXPORTER_CLUSTER_REPORTER, "A", {"node_id": "n1"}, _run((7, 1), (2, 0)))
     absent = naming.SERVICE_ABSENT
-    s.expect(absent, (4, 10, 15))
-    s.expect(absent, (5, 9), [("ticket", {"job": job, **fired})])
-    s.quiet([missing], (9,))
+    s.expect(absent, (4, 7))
+    s.expect(absent, (5, 6), [("ticket", {"job": job, **fired})])
+    s.quiet([missing], (6,))
     out.append(s)
     return out
+
+
+def _window(points: Sequence[Any], first: int, last: int) -> list[Any]:
+    """The points from step `first` to `last` (excluded); no sample elsewhere."""
+    return [p if first <= i < last else None for i, p in enumerate(points)]
 
 
 def service_test_file(svc: ServiceSpec, options: CompileOptions, rules: list[Rule] | None = None) -> tuple[str, str]:
