@@ -209,9 +209,9 @@ def test_scaling_to_zero_fires_the_replica_page_only(shop: Bundle) -> None:
     page fires after its 1m, and every other service alert is asserted silent."""
     at: dict[str, list[dict[str, Any]]] = {}
     for group, when, t in _assertions({"x.swarm.test.yml": shop.files["prometheus/tests/shop/worker.swarm.test.yml"]}):
-        if group.startswith("a service's life") and when in ("30m", "31m", "33m"):
-            if t["alertname"] == naming.SERVICE_REPLICAS_MISSING or when == "33m":
-                at.setdefault(f"{when} {t['alertname']}", []).extend(t["exp_alerts"])
+        scale_to_zero = when == "33m" or (when in ("30m", "31m") and t["alertname"] == naming.SERVICE_REPLICAS_MISSING)
+        if group.startswith("a service's life") and scale_to_zero:
+            at.setdefault(f"{when} {t['alertname']}", []).extend(t["exp_alerts"])
     assert at.pop(f"30m {naming.SERVICE_REPLICAS_MISSING}") == []
     (page,) = at.pop(f"31m {naming.SERVICE_REPLICAS_MISSING}")
     assert page["exp_labels"]["severity"] == "page" and page["exp_labels"]["team"] == "checkout"
