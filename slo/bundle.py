@@ -79,7 +79,7 @@ class Bundle:
             yield service_dashboard_file(units, self.options)
 
     def shared_files(self) -> Iterator[tuple[str, str]]:
-        yield runbook_index(self.units)
+        yield runbook_index(self.units, self.options.swarm_alerts)
         if self.options.swarm_alerts:
             from alerts import swarm
 
