@@ -233,12 +233,10 @@ class SwarmRule:
 
     @property
     def node_label(self) -> bool:
-        return self.expr in _WITH_NODE
+        """Whether its alerts name a node: the expression label_replace()s into `node`."""
+        text = str(self.expr(Target("job", "stack", "stack_service")))
+        return "label_replace(" in text and f', {promql.quote(naming.LABEL_NODE)}, "$1", ' in text
 
-
-_WITH_NODE: frozenset[Callable[[Target], promql.Expr]] = frozenset(
-    {_unhealthy, _node_down, _manager_unreachable, _exporter_down, _exporter_stale}
-)
 
 RULES: tuple[SwarmRule, ...] = (
     SwarmRule(
