@@ -34,7 +34,7 @@ def oncall_files(oncall: LoadedOnCall, units: Sequence[Unit], options: CompileOp
         naming.CONFIG_FILE: header + to_yaml(alertmanager_config(spec)),
         naming.ROUTES_TEST_FILE: header
         + "# `slo check` runs `amtool config routes test --verify.receivers` on every case.\n"
-        + to_yaml(cases_document(spec, units)),
+        + to_yaml(cases_document(spec, units, options)),
         naming.RULE_FILE: header + to_yaml({"groups": rule_groups(spec, options.runbook_base_url)}),
         naming.RULE_TEST_FILE: to_yaml(rule_tests(spec, options.runbook_base_url)),
         naming.RUNBOOK_FILE: runbook(spec),
@@ -62,6 +62,7 @@ def build(paths: Sequence[str], oncall_path: str, options: CompileOptions) -> Bu
     """Load the SLO files and the on-call file, report every error of both, then compile."""
     services, oncall = load_all(paths, oncall_path)
     bundle = compile_services(services, options)
+    bundle.swarm_team = oncall.spec.default_team
     bundle.extra.update(oncall_files(oncall, bundle.units, options))
     bundle.extra_sources.append(oncall_path)
     return bundle

@@ -45,10 +45,36 @@ AM_MEMBERS_INCONSISTENT: Final = "AlertmanagerMembersInconsistent"
 AM_FAILED_TO_SEND: Final = "AlertmanagerFailedToSendAlerts"
 AM_CLUSTER_FAILED_TO_SEND: Final = "AlertmanagerClusterFailedToSendAlerts"
 
-# Alerts of the Swarm exporter's rules (exporter/): a node that is down, and the task and
-# replica alerts of services on it, which all carry the `node` label.
+# Alerts on the Swarm exporter's metrics (alerts/swarm.py). Per service of the SLO files,
+# labelled for the owning team:
+SERVICE_REPLICAS_MISSING: Final = "SwarmServiceReplicasMissing"
+SERVICE_ABSENT: Final = "SwarmServiceAbsent"
+SERVICE_UPDATE_PAUSED: Final = "SwarmServiceUpdatePaused"
+SERVICE_UPDATE_ROLLED_BACK: Final = "SwarmServiceUpdateRolledBack"
+TASK_CRASH_LOOPING: Final = "SwarmTaskCrashLooping"
+TASK_UNHEALTHY: Final = "SwarmTaskUnhealthy"
+# ... and cluster-wide, for the default team:
 NODE_DOWN: Final = "SwarmNodeDown"
-NODE_SCOPED_ALERTS: Final = "SwarmTask.+|SwarmServiceReplicas.+"
+MANAGER_UNREACHABLE: Final = "SwarmManagerUnreachable"
+NO_LEADER: Final = "SwarmNoLeader"
+EXPORTER_ABSENT: Final = "SwarmExporterAbsent"
+EXPORTER_DOWN: Final = "SwarmExporterDown"
+EXPORTER_STALE: Final = "SwarmExporterStale"
+# A node that is down explains the alerts about that node: the task, replica, manager and
+# exporter alerts that carry its `node` label (the hostname).
+NODE_SCOPED_ALERTS: Final = "SwarmTask.+|SwarmServiceReplicas.+|SwarmManagerUnreachable|SwarmExporter(Down|Stale)"
+
+# The exporter's scrape job, and the target label the stack's Prometheus puts the node's
+# hostname in (stack/templates/prometheus.yml.j2: `swarm_node`).
+EXPORTER_JOB: Final = slo_naming.SWARM_EXPORTER_JOB
+LABEL_TARGET_NODE: Final = "swarm_node"
+
+# Files of the Swarm alerts: cluster-wide rules and tests, and the runbook of every Swarm alert.
+# Per-service rules are a group of the service's own rule file, tested in its own test file.
+SWARM_RULE_FILE: Final = "prometheus/rules/swarm.yml"
+SWARM_RULE_TEST_FILE: Final = "prometheus/tests/swarm.test.yml"
+SWARM_RUNBOOK_FILE: Final = "runbooks/swarm.md"
+SWARM_TEST_PART: Final = "swarm"  # prometheus/tests/<stack>/<service>.swarm.test.yml
 
 DEAD_MANS_SWITCH: Final = "dead-mans-switch"
 

@@ -45,6 +45,8 @@ class Bundle:
     # the inputs they came from.
     extra: dict[str, str] = field(default_factory=dict)
     extra_sources: list[str] = field(default_factory=list)
+    # The `team` of the cluster-wide Swarm alerts: the on-call file's default team, when given.
+    swarm_team: str | None = None
 
     def explain(self) -> list[dict[str, object]]:
         return explain(self.units)
@@ -58,9 +60,18 @@ class Bundle:
 
     def service_files(self, units: list[Unit]) -> Iterator[tuple[str, str]]:
         rf = rule_file(units, self.options)
-        yield rf.path, _HEADER.format(version=__version__, sources=units[0].file) + to_yaml({"groups": rf.groups})
+        groups = rf.groups
+        swarm_rules = None
+        if self.options.swarm_alerts:
+            from alerts import swarm  # the alerts on the exporter's metrics: a group in the service's file
+
+            swarm_rules = swarm.service_rules(units[0].service, self.options)
+            groups = [*groups, swarm.service_group(units[0].service, swarm_rules)]
+        yield rf.path, _HEADER.format(version=__version__, sources=units[0].file) + to_yaml({"groups": groups})
         for path, content in test_files(units, self.options, rf.alerts).items():
             yield path, to_yaml(content)
+        if swarm_rules is not None:
+            yield swarm.service_test_file(units[0].service, self.options, swarm_rules)
         yield runbook_page(units)
         if self.options.dashboards:
             from dashboards import service_dashboard_file  # grafanalib costs ~80 ms to import
@@ -68,7 +79,11 @@ class Bundle:
             yield service_dashboard_file(units, self.options)
 
     def shared_files(self) -> Iterator[tuple[str, str]]:
-        yield runbook_index(self.units)
+        yield runbook_index(self.units, self.options.swarm_alerts)
+        if self.options.swarm_alerts:
+            from alerts import swarm
+
+            yield from swarm.cluster_files(self.options, self.swarm_team).items()
         if self.options.dashboards:
             from dashboards import dashboard_files
 

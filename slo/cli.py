@@ -58,6 +58,12 @@ def _rate_window(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return format_duration(ms)
 
 
+def _job_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("must not be empty")
+    return value
+
+
 @cli.command("build")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", default="build", show_default=True, help="Bundle directory.")
@@ -87,6 +93,20 @@ def _rate_window(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="Write Grafana dashboards and provisioning under grafana/.",
 )
 @click.option(
+    "--swarm-alerts/--no-swarm-alerts",
+    default=True,
+    show_default=True,
+    help="Alerts on the Swarm exporter's metrics: per service (replicas, updates, crashes, health) and "
+    "cluster-wide (nodes, leader, the exporter), with their tests and runbook.",
+)
+@click.option(
+    "--swarm-exporter-job",
+    default=naming.SWARM_EXPORTER_JOB,
+    show_default=True,
+    callback=_job_name,
+    help="Prometheus job of the Swarm exporter's targets, which the Swarm alerts select.",
+)
+@click.option(
     "--oncall",
     "oncall_path",
     default=None,
@@ -104,11 +124,19 @@ def build_cmd(
     runbook_base_url: str,
     rate_window: str,
     dashboards: bool,
+    swarm_alerts: bool,
+    swarm_exporter_job: str,
     oncall_path: str | None,
     output: str,
 ) -> None:
     """Validate SLO files (default: slos/) and write the bundle."""
-    options = CompileOptions(runbook_base_url=runbook_base_url, rate_window=rate_window, dashboards=dashboards)
+    options = CompileOptions(
+        runbook_base_url=runbook_base_url,
+        rate_window=rate_window,
+        dashboards=dashboards,
+        swarm_alerts=swarm_alerts,
+        swarm_exporter_job=swarm_exporter_job,
+    )
     try:
         if oncall_path is not None:
             from alerts.bundle import build as build_with_oncall

@@ -67,6 +67,9 @@ SWARM_SERVICE_REPLICAS_RUNNING: Final = "swarm_service_replicas_running"
 SWARM_TASK_CONTAINER_HEALTH: Final = "swarm_task_container_health"
 SWARM_LABEL_SERVICE: Final = "service"  # the full Swarm service name, like shop_api
 SWARM_LABEL_STACK: Final = "stack"
+# The scrape job of the exporter: the stack's `prometheus.job` service label gives it this name
+# (stack/templates/stack.yml.j2); `slo build --swarm-exporter-job` sets another.
+SWARM_EXPORTER_JOB: Final = "swarm-exporter"
 
 
 def windowed(template: str, window: str) -> str:

@@ -101,7 +101,7 @@ def test_slo_check_runs_amtool_on_the_shop(
     out = capsys.readouterr().out.splitlines()
     assert out == [
         "promtool 3.16.0: 1 rule files checked, 1 test files run: passed",
-        "amtool 0.35.0: config checked, 15 routing tests run: passed",
+        "amtool 0.35.0: config checked, 19 routing tests run: passed",
     ]
 
 
@@ -151,7 +151,7 @@ def test_org_of_50_teams_and_500_slos(tmp_path: Path, capsys: pytest.CaptureFixt
     result = check_alertmanager(str(tmp_path / "build"), str(amtool_binary()))
     checked = time.monotonic()
     assert result.failures == []
-    assert result.cases == 1 + 50 * 3 + 3 + 2
+    assert result.cases == 1 + 50 * 3 + 3 + 2 + 50 + 2  # ..., a Swarm replica page per team, 2 cluster-wide
     with capsys.disabled():
         print(
             f"\n50 teams, {len(bundle.units)} SLO objectives: build+write {built - started:.1f} s, "
@@ -224,6 +224,6 @@ def test_check_json_output(shop_bundle: Path, tmp_path: Path, capsys: pytest.Cap
     assert {k: out[k] for k in ("ok", "amtool_version", "routing_tests", "failures")} == {
         "ok": True,
         "amtool_version": "0.35.0",
-        "routing_tests": 15,
+        "routing_tests": 19,
         "failures": [],
     }

@@ -22,23 +22,40 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_build_defaults_and_summary(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "wrote build/: 3 services, 12 SLOs, 31 files"
+    assert out[0] == "wrote build/: 3 services, 12 SLOs, 37 files"
     assert out[1:] == [
         "  build/grafana/  8 file(s)",
         "  build/manifest.json  1 file(s)",
-        "  build/prometheus/rules/  3 file(s)",
-        "  build/prometheus/tests/  15 file(s)",
-        "  build/runbooks/  4 file(s)",
+        "  build/prometheus/rules/  4 file(s)",  # a file per service, swarm.yml
+        "  build/prometheus/tests/  19 file(s)",  # per service: basic, 4 tiers, swarm; swarm.test.yml
+        "  build/runbooks/  5 file(s)",  # a page per service, README.md, swarm.md
     ]
     manifest = json.loads((project / "build" / "manifest.json").read_text())
     assert manifest["slos"] == 12
-    assert len(manifest["files"]) == 30  # every file but the manifest itself
+    assert len(manifest["files"]) == 36  # every file but the manifest itself
+
+
+def test_build_without_swarm_alerts(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--no-swarm-alerts"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "wrote build/: 3 services, 12 SLOs, 31 files"
+    assert "  build/prometheus/rules/  3 file(s)" in out
+    assert "name: swarm:" not in (project / "build" / "prometheus" / "rules" / "shop" / "api.yml").read_text()
+    assert not (project / "build" / "runbooks" / "swarm.md").exists()
+    assert main(["build", "--check"]) == 1  # the default bundle has them
+
+
+def test_swarm_exporter_job(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--swarm-exporter-job", "swarm_exporter"]) == 0
+    rules = (project / "build" / "prometheus" / "rules" / "swarm.yml").read_text()
+    assert 'up{job="swarm_exporter"}' in rules and 'swarm-exporter"' not in rules
+    assert main(["build", "--swarm-exporter-job", " "]) == 2
 
 
 def test_check_flag_detects_stale_bundle(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build"]) == 0
     assert main(["build", "--check"]) == 0
-    assert capsys.readouterr().out.endswith("build is up to date (31 files)\n")
+    assert capsys.readouterr().out.endswith("build is up to date (37 files)\n")
     api = project / "slos" / "api.yaml"
     api.write_text(api.read_text().replace("objectives: [99.9]", "objectives: [99.95]"))
     (project / "build" / "extra.txt").write_text("left over")
@@ -55,7 +72,7 @@ def test_check_flag_detects_stale_bundle(project: Path, capsys: pytest.CaptureFi
 def test_check_flag_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--check", "--output", "json"]) == 1  # nothing built yet: everything is missing
     out = json.loads(capsys.readouterr().out)
-    assert out["ok"] is False and len(out["stale"]) == 31 and out["files"] == 31
+    assert out["ok"] is False and len(out["stale"]) == 37 and out["files"] == 37
 
 
 def test_build_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

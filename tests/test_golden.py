@@ -100,3 +100,15 @@ def test_routing_docs_match_the_generator(update_golden: bool) -> None:
     if update_golden:
         page.write_text(text)
     assert page.read_text() == text, "docs/alerts-routing.md is stale; run `make golden`"
+
+
+def test_swarm_alert_docs_match_the_generator(update_golden: bool) -> None:
+    """docs/alerts.md embeds the table and sections of the Swarm alerts, generated from alerts/swarm.py's RULES."""
+    from alerts.doc import fill
+    from alerts.swarm import alerts_doc
+
+    page = ROOT / "docs" / "alerts.md"
+    text = fill(page.read_text(), {"swarm-alerts": alerts_doc()})
+    if update_golden:
+        page.write_text(text)
+    assert page.read_text() == text, "docs/alerts.md is stale; run `make golden`"

@@ -70,7 +70,7 @@ def prove(paths: list[Path], out: Path, promtool: Path) -> int:
     result = check_bundle(str(out), str(promtool))
     assert result.failures == []
     services = {(u.service.stack, u.service.service) for u in bundle.units}
-    assert result.rule_files == len(services) > 0  # one rule file per service
+    assert result.rule_files == len(services) + 1 > 1  # one rule file per service, and the Swarm cluster rules
     assert result.test_files > 0
     return len(bundle.units)
 

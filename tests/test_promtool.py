@@ -16,7 +16,9 @@ def test_examples_pass_promtool(promtool: Path, tmp_path: Path) -> None:
     write(bundle, str(tmp_path / "build"))
     result = check_bundle(str(tmp_path / "build"), str(promtool))
     assert result.failures == []
-    assert result.rule_files == len(bundle.by_service) == 3
+    assert len(bundle.by_service) == 3
+    assert result.rule_files == 3 + 1  # a file per service, and the cluster-wide Swarm alerts
     assert len(bundle.units) == 12
     tiers = {(u.service.service, a.tier.id) for u in bundle.units for a in u.tiers}
-    assert result.test_files == len(tiers) + 3  # a file per service and tier, and a basic file per service
+    # A file per service and tier, a basic file and a Swarm alerts file per service, the cluster's.
+    assert result.test_files == len(tiers) + 3 + 3 + 1

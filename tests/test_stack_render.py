@@ -33,7 +33,7 @@ def rendered(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli, ["stack", "render", "--bundle", str(bundle), "--out", str(stack_file), "--output", "json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["configs"] == 16
+    assert json.loads(result.stdout)["configs"] == 17  # ..., the rule files (swarm.yml among them)
     return stack_file
 
 
@@ -135,7 +135,7 @@ def test_promtool_accepts_prometheus_config_and_rules(rendered: Path, promtool: 
         [promtool, "check", "config", "--lint-fatal", local], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 3 rule files found" in proc.stdout
+    assert "SUCCESS: 4 rule files found" in proc.stdout  # a file per service and swarm.yml
 
 
 def test_haproxy_accepts_the_socket_proxy_config(rendered: Path, tmp_path: Path) -> None:

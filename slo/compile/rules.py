@@ -31,6 +31,8 @@ class CompileOptions:
     runbook_base_url: str = ""  # prefix for runbook links; empty: paths inside the bundle
     rate_window: str = naming.DEFAULT_RATE_WINDOW  # of the SLI source rules; see naming
     dashboards: bool = True  # Grafana dashboards and provisioning (the `dashboards` package)
+    swarm_alerts: bool = True  # alerts on the Swarm exporter's metrics (alerts/swarm.py)
+    swarm_exporter_job: str = naming.SWARM_EXPORTER_JOB  # the exporter's scrape job, for those alerts
 
 
 @dataclass(frozen=True)

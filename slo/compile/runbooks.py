@@ -41,12 +41,19 @@ def runbook_page(units: list[Unit]) -> tuple[str, str]:
     return naming.runbook_file(svc.stack, svc.service), "\n".join(lines) + "\n"
 
 
-def runbook_index(units: list[Unit]) -> tuple[str, str]:
-    return INDEX, _index(units)
+def runbook_index(units: list[Unit], swarm: bool = False) -> tuple[str, str]:
+    """The index of the per-service pages; `swarm`: the bundle has the Swarm alerts' page too."""
+    return INDEX, _index(units, swarm)
 
 
-def _index(units: list[Unit]) -> str:
-    lines = ["# Runbooks", "", "| stack | service | SLO | objective | team | page |", "|---|---|---|---|---|---|"]
+def _index(units: list[Unit], swarm: bool) -> str:
+    lines = ["# Runbooks", ""]
+    if swarm:
+        lines += [
+            "Alerts on the Swarm exporter's metrics, of every service and cluster-wide: [swarm.md](swarm.md).",
+            "",
+        ]
+    lines += ["| stack | service | SLO | objective | team | page |", "|---|---|---|---|---|---|"]
     for u in units:
         path = naming.runbook_file(u.service.stack, u.service.service).removeprefix("runbooks/")
         link = f"{path}#{naming.runbook_anchor(u.slo_label)}"
