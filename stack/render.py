@@ -39,6 +39,10 @@ class Images:
     # stack/build-images builds where nothing can be pulled.
     jaeger: str = "jaegertracing/jaeger:2.13.0"
     otel_collector: str = "otel/opentelemetry-collector-contrib:0.140.1"
+    # The log store and its shipper (stack/build-images: OpenSearch from its Maven artifacts,
+    # Filebeat OSS from its Go module). 7.12.1 is the last Filebeat that ships to OpenSearch.
+    opensearch: str = "opensearchproject/opensearch:2.19.6"
+    filebeat: str = "docker.elastic.co/beats/filebeat-oss:7.12.1"
     # Ours, built by stack/build-image (tagged by a hash of its sources); no public registry yet.
     exporter: str = f"swarm-slo/exporter:{__version__}"
     demo: str = f"swarm-slo/demo:{__version__}"  # the demo shop (stack/demo/build-image)
