@@ -302,7 +302,7 @@ def filebeat_config(
     index_prefix: str = "logs",
     replicas: int = 0,
     refresh_interval: str = "1s",
-    scan_frequency: str = "2s",
+    scan_frequency: str = "1s",
     ignore_older: str = "24h",
 ) -> str:
     """Filebeat's configuration: the engine's json-file logs, JSON decoded, into OpenSearch (the
