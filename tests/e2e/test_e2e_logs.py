@@ -276,6 +276,10 @@ def test_opensearch_runs_as_non_root_within_its_memory_limit(log_store: LogStore
     assert docker("exec", container, "id", "-u") == "1000"
     stats = json.loads(docker("stats", "--no-stream", "--format", "{{json .}}", container))
     print(f"OpenSearch memory: {stats['MemUsage']}")
+    for shipper in docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_filebeat").split():
+        print(
+            f"Filebeat memory: {json.loads(docker('stats', '--no-stream', '--format', '{{json .}}', shipper))['MemUsage']}"
+        )
     info = _request(log_store.url)
     assert info["version"]["number"] == "7.10.2"  # compatibility.override_main_response_version
     (node,) = _request(f"{log_store.url}/_nodes/_local/jvm,plugins")["nodes"].values()
