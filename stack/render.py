@@ -84,7 +84,9 @@ class StackConfig:
     # The engine's json-file logs, which Filebeat reads (the engine's data-root + /containers).
     docker_containers_dir: str = "/var/lib/docker/containers"
     log_index: str = "logs"  # daily indices logs-YYYY.MM.DD
-    log_max_age: str = "24h"  # log files not written for this long are not shipped
+    # Log files not written for this long are not shipped (a first start skips the old logs of
+    # quiet and stopped containers, which would delay the present on a busy engine).
+    log_max_age: str = "1h"
     opensearch_heap: str = "512m"
     images: Images = field(default_factory=Images)
     ports: Ports = field(default_factory=Ports)
@@ -303,7 +305,7 @@ def filebeat_config(
     replicas: int = 0,
     refresh_interval: str = "1s",
     scan_frequency: str = "1s",
-    ignore_older: str = "24h",
+    ignore_older: str = "1h",
 ) -> str:
     """Filebeat's configuration: the engine's json-file logs, JSON decoded, into OpenSearch (the
     stack's, or a test's own: `containers` narrows the glob of container ids)."""
