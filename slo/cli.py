@@ -509,6 +509,11 @@ def _where_to_look(config: Any, rehearse: bool, demo: bool) -> str:
         f"  Alertmanager   http://localhost:{ports.alertmanager}/  (alerts: /api/v2/alerts)",
         f"  Jaeger         http://localhost:{ports.jaeger}/  (traces: /api/traces?service=web)",
     ]
+    if "opensearch" not in config.omit:
+        lines.append(
+            f"  logs           http://localhost:{ports.opensearch}/logs-*/_search?q=trace.id:TRACE_ID"
+            "  (OpenSearch; every container's lines)"
+        )
     if "grafana" not in config.omit:
         lines.append(
             f"  Grafana        http://localhost:{ports.grafana}/"

@@ -39,6 +39,10 @@ class Images:
     # stack/build-images builds where nothing can be pulled.
     jaeger: str = "jaegertracing/jaeger:2.13.0"
     otel_collector: str = "otel/opentelemetry-collector-contrib:0.140.1"
+    # The log store and its shipper (stack/build-images: OpenSearch from its Maven artifacts,
+    # Filebeat OSS from its Go module). 7.12.1 is the last Filebeat that ships to OpenSearch.
+    opensearch: str = "opensearchproject/opensearch:2.19.6"
+    filebeat: str = "docker.elastic.co/beats/filebeat-oss:7.12.1"
     # Ours, built by stack/build-image (tagged by a hash of its sources); no public registry yet.
     exporter: str = f"swarm-slo/exporter:{__version__}"
     demo: str = f"swarm-slo/demo:{__version__}"  # the demo shop (stack/demo/build-image)
@@ -58,6 +62,7 @@ class Ports:
     alertmanager: int = 9093
     grafana: int = 3000
     jaeger: int = 16686
+    opensearch: int = 9200  # the log store's API: search the logs by trace id
     webhook: int = 9099  # the rehearsal sink (--rehearse)
 
 
@@ -76,6 +81,13 @@ class StackConfig:
     single_node: bool = True
     # The read-only proxy's unix socket, in a node-local volume shared with its clients.
     docker_api_socket: str = "/run/docker-api/docker.sock"
+    # The engine's json-file logs, which Filebeat reads (the engine's data-root + /containers).
+    docker_containers_dir: str = "/var/lib/docker/containers"
+    log_index: str = "logs"  # daily indices logs-YYYY.MM.DD
+    # Log files not written for this long are not shipped (a first start skips the old logs of
+    # quiet and stopped containers, which would delay the present on a busy engine).
+    log_max_age: str = "1h"
+    opensearch_heap: str = "512m"
     images: Images = field(default_factory=Images)
     ports: Ports = field(default_factory=Ports)
     # Services left out of the stack file (e.g. grafana where its image cannot be had).
@@ -149,6 +161,8 @@ SERVICES = (
     "node-exporter",
     "jaeger",
     "otel-collector",
+    "opensearch",
+    "filebeat",
 )
 
 
@@ -237,6 +251,28 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
     configs.append(_config("jaeger", "config.yaml", "/etc/jaeger/config.yaml", jaeger, config.name))
     otel = env.get_template("otel-collector.yaml.j2").render(**common)
     configs.append(_config("otel-collector", "config.yaml", "/etc/otelcol-contrib/config.yaml", otel, config.name))
+    opensearch_yml = env.get_template("opensearch.yml.j2").render(**common)
+    configs.append(
+        _config(
+            "opensearch", "opensearch.yml", "/usr/share/opensearch/config/opensearch.yml", opensearch_yml, config.name
+        )
+    )
+    configs.append(
+        _config(
+            "filebeat",
+            "filebeat.yml",
+            "/usr/share/filebeat/filebeat.yml",
+            filebeat_config(
+                opensearch_url="http://opensearch:9200",
+                docker_host=None if "socket-proxy" in config.omit else f"unix://{config.docker_api_socket}",
+                own_service=f"{config.name}_filebeat",
+                containers_dir=config.docker_containers_dir,
+                index_prefix=config.log_index,
+                ignore_older=config.log_max_age,
+            ),
+            config.name,
+        )
+    )
 
     stack_file = env.get_template("stack.yml.j2").render(
         **common,
@@ -253,8 +289,43 @@ def render(bundle_dir: str | Path, config: StackConfig | None = None) -> Rendere
         alertmanager_secrets=am_secrets,
         docker_api_socket=config.docker_api_socket,
         docker_api_dir=os.path.dirname(config.docker_api_socket),
+        docker_containers_dir=config.docker_containers_dir,
+        opensearch_heap=config.opensearch_heap,
     )
     return RenderedStack(stack_file, configs)
+
+
+def filebeat_config(
+    opensearch_url: str,
+    docker_host: str | None,
+    own_service: str | None = None,
+    containers_dir: str = "/var/lib/docker/containers",
+    containers: str = "*",
+    index_prefix: str = "logs",
+    replicas: int = 0,
+    refresh_interval: str = "1s",
+    scan_frequency: str = "1s",
+    ignore_older: str = "1h",
+) -> str:
+    """Filebeat's configuration: the engine's json-file logs, JSON decoded, into OpenSearch (the
+    stack's, or a test's own: `containers` narrows the glob of container ids)."""
+    return (
+        _env()
+        .get_template("filebeat.yml.j2")
+        .render(
+            version=__version__,
+            opensearch_url=opensearch_url,
+            docker_host=docker_host,
+            own_service=own_service,
+            containers_dir=containers_dir,
+            containers=containers,
+            index_prefix=index_prefix,
+            replicas=replicas,
+            refresh_interval=refresh_interval,
+            scan_frequency=scan_frequency,
+            ignore_older=ignore_older,
+        )
+    )
 
 
 DEMO_STACK = "shop"  # the example SLOs' `stack`

@@ -33,7 +33,7 @@ def rendered(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli, ["stack", "render", "--bundle", str(bundle), "--out", str(stack_file), "--output", "json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["configs"] == 17  # ..., the rule files (swarm.yml among them)
+    assert json.loads(result.stdout)["configs"] == 19  # ..., swarm.yml, the OpenSearch and Filebeat configs
     return stack_file
 
 
@@ -67,6 +67,36 @@ def test_the_docker_cli_accepts_the_stack_file(rendered: Path) -> None:
         n: [v["source"] for v in s.get("volumes", []) if v["type"] == "bind"] for n, s in merged["services"].items()
     }
     assert [n for n, m in mounts.items() if "/var/run/docker.sock" in m] == ["socket-proxy"]
+
+
+def test_the_log_pipeline_services(rendered: Path) -> None:
+    """OpenSearch: bounded heap inside its memory limit, a health check, its data in a volume;
+    Filebeat: one per node, the engine's log files read-only, metadata through the proxy."""
+    stack = yaml.safe_load(rendered.read_text())
+    opensearch, filebeat = stack["services"]["opensearch"], stack["services"]["filebeat"]
+    assert opensearch["environment"]["OPENSEARCH_JAVA_OPTS"] == "-Xms512m -Xmx512m"
+    assert opensearch["deploy"]["resources"]["limits"]["memory"] == "1G"
+    assert "_cluster/health" in " ".join(opensearch["healthcheck"]["test"])
+    assert "opensearch-data:/usr/share/opensearch/data" in opensearch["volumes"]
+    assert filebeat["deploy"]["mode"] == "global"
+    assert "/var/lib/docker/containers:/var/lib/docker/containers:ro" in filebeat["volumes"]
+    config = yaml.safe_load((rendered.parent / "configs" / "filebeat" / "filebeat.yml").read_text())
+    assert config["output.elasticsearch"]["hosts"] == ["http://opensearch:9200"]
+    assert config["setup.ilm.enabled"] is False
+    processors = [next(iter(p)) for p in config["processors"]]
+    assert processors == ["add_docker_metadata", "decode_json_fields", "copy_fields", "drop_event"]
+    assert config["processors"][0]["add_docker_metadata"]["host"] == "unix:///run/docker-api/docker.sock"
+    opensearch_yml = yaml.safe_load((rendered.parent / "configs" / "opensearch" / "opensearch.yml").read_text())
+    assert opensearch_yml["discovery.type"] == "single-node"
+    assert opensearch_yml["compatibility.override_main_response_version"] is True
+
+
+def test_without_the_socket_proxy_filebeat_adds_no_docker_metadata(bundle: Path) -> None:
+    rendered = render(bundle, StackConfig(omit=frozenset({"socket-proxy"})))
+    stack = yaml.safe_load(rendered.stack_file)
+    assert not [v for v in stack["services"]["filebeat"]["volumes"] if v.startswith("docker-api:")]
+    (filebeat_yml,) = [c.content for c in rendered.configs if c.service == "filebeat"]
+    assert "add_docker_metadata" not in filebeat_yml
 
 
 def test_several_nodes_get_the_alertmanager_pair_one_per_node(bundle: Path) -> None:

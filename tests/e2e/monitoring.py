@@ -2,8 +2,8 @@
 stack/build-images (stand-ins where nothing can be pulled), a bundle from the example SLOs and
 on-call file, `slo stack deploy --rehearse` (every notification to the stack's webhook sink).
 
-Host ports are the stack's defaults (Prometheus 9090, Alertmanager 9093, Jaeger 16686, the
-sink 9099): nothing else on a CI machine uses them."""
+Host ports are the stack's defaults (Prometheus 9090, Alertmanager 9093, Jaeger 16686,
+OpenSearch 9200, the sink 9099): nothing else on a CI machine uses them."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ SLO = str(ROOT / ".venv" / "bin" / "slo")
 PROMETHEUS = "http://127.0.0.1:9090"
 ALERTMANAGER = "http://127.0.0.1:9093"
 JAEGER = "http://127.0.0.1:16686"
+OPENSEARCH = "http://127.0.0.1:9200"
 SINK = "http://127.0.0.1:9099"
 
 T = TypeVar("T")

@@ -30,6 +30,7 @@ from dashboards.queries import metric_names, panel_queries
 from tests.conftest import EXAMPLES
 from tests.e2e.monitoring import (
     JAEGER,
+    OPENSEARCH,
     SINK,
     STACK,
     Deployed,
@@ -121,6 +122,7 @@ def test_a_request_is_one_trace_across_web_api_worker_with_span_metrics_and_logs
         "http://127.0.0.1:8080/", headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
     )
     eventually("the shop answers", lambda: urllib.request.urlopen(request, timeout=10).status == 200, timeout=60)
+    sent = time.monotonic()
 
     def trace() -> set[str] | None:
         try:
@@ -146,6 +148,16 @@ def test_a_request_is_one_trace_across_web_api_worker_with_span_metrics_and_logs
         )
         lines = [json.loads(line) for line in logs.splitlines() if trace_id in line]
         assert lines and all(line["trace_id"] == trace_id for line in lines), service
+
+    # The same lines in the log store (Filebeat -> OpenSearch), found by the trace id.
+    def logged() -> set[str] | None:
+        found = get_json(f"{OPENSEARCH}/logs-*/_search?q=trace.id:{trace_id}&size=100")["hits"]["hits"]
+        services = {h["_source"]["service"]["name"] for h in found}
+        return services if {"web", "api", "worker"} <= services else None
+
+    services = eventually("the trace's log lines in OpenSearch", logged, timeout=120, interval=1)
+    assert services == {"web", "api", "worker"}
+    print(f"the trace's log lines found in OpenSearch {time.monotonic() - sent:.1f} s after the request (looked last)")
 
 
 PAGE_FAST = "SLOBurnRatePageFast"
