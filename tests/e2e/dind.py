@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -31,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporter.model import parse_time
+
 __all__ = ["NETWORK", "PREFIX", "DindNode", "DindSwarm", "dind_swarm", "node_image"]
 
 PREFIX = "slo-dind-"
@@ -39,6 +42,7 @@ IMAGE_REPO = "swarm-slo-e2e/dind-node"
 IMAGE_VERSION = "1"  # bump by hand for changes the recipe hash does not see (e.g. a Debian point release)
 PACKAGES = ("docker.io", "iptables", "ca-certificates", "fuse-overlayfs", "procps")
 MIRROR = "http://deb.debian.org/debian"
+_ELECTED = re.compile(r'time="([^"]+)"[^\n]*elected leader')
 
 # The node container's entry point (under tini, which docker.io pulls in): remove what a
 # killed dockerd left behind, then run dockerd with its containers' cgroups nested in the
@@ -196,7 +200,9 @@ class DindSwarm:
                 if result.returncode != 0:
                     raise AssertionError(f"docker load into {node.name}: {result.stderr.decode(errors='replace')}")
 
-    def deploy(self, stack_dir: Path, compose: str, name: str, env: dict[str, str], node: DindNode | None = None) -> None:
+    def deploy(
+        self, stack_dir: Path, compose: str, name: str, env: dict[str, str], node: DindNode | None = None
+    ) -> None:
         """`docker stack deploy` by a node's own CLI, from a copy of `stack_dir` in the node."""
         node = node or self.nodes[0]
         target = f"/tmp/{name}"
@@ -216,6 +222,22 @@ class DindSwarm:
             if status == "Leader":
                 return next(n for n in self.nodes if n.node_id == node_id)
         raise AssertionError(f"no leader seen by {asking.name}")
+
+    def elected_at(self, since: float) -> float | None:
+        """When (Unix time) a running node's raft log first says a leader was elected after
+        `since`: the engine's own failover time, to tell it apart from the exporter's."""
+        times: list[float] = []
+        for node in self.nodes:
+            if not node.running():
+                continue
+            result = subprocess.run(
+                ["docker", "logs", "--since", f"{since:.3f}", node.name], capture_output=True, text=True, check=False
+            )
+            for match in _ELECTED.finditer(result.stdout + result.stderr):
+                at = parse_time(match.group(1))
+                if at is not None and at >= since:
+                    times.append(at)
+        return min(times, default=None)
 
     def logs(self, node: DindNode, lines: int = 30) -> str:
         result = subprocess.run(
