@@ -45,6 +45,7 @@ T = TypeVar("T")
 class SyncConfig:
     resync_s: float = 300.0  # full reload
     tasks_s: float = 30.0  # full task re-list (tasks on other nodes have no events here)
+    leader_s: float = 5.0  # managers: is the local node (still) the leader? One small request.
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
     debounce_s: float = 0.05
@@ -55,12 +56,21 @@ class _Dirty:
     full: bool = False
     all_tasks: bool = False
     nodes: bool = False
+    leader: bool = False
     services: set[str] = field(default_factory=set)
     service_tasks: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.full or self.all_tasks or self.nodes or self.services or self.service_tasks or self.containers)
+        return bool(
+            self.full
+            or self.all_tasks
+            or self.nodes
+            or self.leader
+            or self.services
+            or self.service_tasks
+            or self.containers
+        )
 
 
 class _StreamClosed(Exception):
@@ -84,6 +94,7 @@ class Syncer:
         self._dirty = _Dirty()
         self._wake = asyncio.Event()
         self._incident: str | None = None
+        self._reporter = False
 
     # --- the outer loop ------------------------------------------------------------------
 
@@ -116,14 +127,19 @@ class Syncer:
         if was_connected or self._incident is None:
             log.warning("docker state no longer followed, serving the last known state", extra={"problem": problem})
             self._incident = problem
-        self.on_change()
+        self.state.confirm_leadership(False)
+        self._notify()
 
     def _recovered(self) -> None:
         if self._incident is not None and self.stats.lost_since is not None:
             lost_for = round(self.clock() - self.stats.lost_since, 3)
             log.info("docker state followed again after a full reload", extra={"lost_for_s": lost_for})
         elif self._incident is None:
-            log.info("following docker state", extra={"node_id": self.state.local_node_id})
+            self._reporter = self.state.cluster_reporter
+            log.info(
+                "following docker state",
+                extra={"node_id": self.state.local_node_id, "cluster_reporter": self._reporter},
+            )
         self._incident = "recovered"
         self.stats.connected = True
         self.stats.lost_since = None
@@ -134,12 +150,13 @@ class Syncer:
             await anext(events)  # stream open: what happens from now on is queued for us
             await self.full_reload(reason)
             self._recovered()
-            self.on_change()
+            self._notify()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._read(events))
                 group.create_task(self._work())
                 group.create_task(self._tick(self.config.tasks_s, "all_tasks"))
                 group.create_task(self._tick(self.config.resync_s, "full"))
+                group.create_task(self._tick(self.config.leader_s, "leader"))
         finally:
             await events.aclose()
 
@@ -205,7 +222,25 @@ class Syncer:
             dirty, self._dirty = self._dirty, _Dirty()
             if dirty:
                 await self.apply(dirty)
-            self.on_change()  # also after changes made in handle_event (a destroyed container)
+            self._notify()  # also after changes made in handle_event (a destroyed container)
+
+    def _notify(self) -> None:
+        """Re-render; one log line when this instance takes or gives up the cluster families."""
+        reporter = self.state.cluster_reporter
+        if reporter != self._reporter:
+            self._reporter = reporter
+            if reporter:
+                log.info("publishing the cluster families: this node is the leader")
+            else:
+                log.info(
+                    "not publishing the cluster families",
+                    extra={"leader": self._local_leader(), "leadership_confirmed": self.state.leadership_confirmed},
+                )
+        self.on_change()
+
+    def _local_leader(self) -> bool:
+        node = self.state.nodes.get(self.state.local_node_id)
+        return node is not None and node.leader
 
     async def apply(self, d: _Dirty) -> None:
         if d.full:
@@ -226,6 +261,9 @@ class Syncer:
         manager = self.state.manager
         if manager and (d.nodes or d.all_tasks):  # nodes with tasks too: leadership moves without an event
             self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
+            self.state.confirm_leadership(True)
+        elif manager and d.leader:
+            await self._check_leadership()
         if manager:
             for sid in sorted(d.services):
                 answer = await self.client.get("/services", {"filters": json.dumps({"id": [sid]}), "status": "true"})
@@ -242,6 +280,29 @@ class Syncer:
                     continue
                 answer = await self.client.get("/tasks", {"filters": json.dumps({"service": [sid]})})
                 self.state.set_tasks(self._parse("/tasks", answer, Task.parse), service_id=sid)
+
+    async def _check_leadership(self) -> None:
+        """Reads the local node alone (`/nodes?filters={"id":[...]}`). Leadership moves
+        without a node event (a demotion, a transfer) and a manager cut off from the others
+        keeps its event stream but answers "the swarm does not have a leader": until the
+        engine answers again this instance stops publishing the cluster families (unless it
+        is the only manager), so two instances never publish them at once for long."""
+        local = self.state.local_node_id
+        try:
+            answer = await self.client.get("/nodes", {"filters": json.dumps({"id": [local]})})
+            found = [n for n in self._parse("/nodes", answer, Node.parse) if n.id == local]
+            if not found:
+                raise DockerError("/nodes", "unexpected_answer", "the local node is not in the engine's node list")
+            known = self.state.nodes.get(local)
+            if known is None or known.leader != found[0].leader:
+                # Leadership moved: the other managers' flags changed too.
+                self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
+        except DockerError as exc:
+            if self.state.leadership_confirmed:
+                log.warning("the engine does not confirm the leadership", extra={"problem": str(exc)})
+            self.state.confirm_leadership(False)
+            return
+        self.state.confirm_leadership(True)
 
     async def full_reload(self, reason: str) -> None:
         """Read everything, then swap it in at once (a failure leaves the last state whole)."""
@@ -261,6 +322,7 @@ class Syncer:
         state.set_services(services)
         state.set_tasks(tasks)
         state.set_containers(containers)
+        state.confirm_leadership(info.manager)
         state.mark_loaded()
         self.stats.resyncs[reason] += 1
         self.stats.last_sync = self.clock()

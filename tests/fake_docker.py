@@ -134,7 +134,9 @@ class FakeDocker:
         self.containers: dict[str, dict[str, Any]] = {}
         self.requests: Counter[str] = Counter()
         self.methods: Counter[str] = Counter()
+        self.queries: list[tuple[str, Any]] = []  # (path, filters) of every request
         self.garbage: dict[str, bytes] = {}  # path -> body served with status 200
+        self.failing: dict[str, tuple[int, str]] = {}  # path -> (status, message), as the engine's errors
         self._subscribers: list[asyncio.Queue[bytes | None]] = []
         self._runner: web.AppRunner | None = None
 
@@ -185,13 +187,18 @@ class FakeDocker:
             return web.json_response({"message": "read-only fake"}, status=403)
         if path in self.garbage:
             return web.Response(body=self.garbage[path], content_type="application/json")
+        if path in self.failing:
+            status, message = self.failing[path]
+            return web.json_response({"message": message}, status=status)
         filters = json.loads(request.query.get("filters", "{}"))
+        self.queries.append((path, filters))
         if path == "/events":
             return await self._events(request)
         if path == "/info":
             return web.json_response(self.info)
         if path == "/nodes":
-            return web.json_response(list(self.nodes.values()))
+            ids = filters.get("id")
+            return web.json_response([n for n in self.nodes.values() if not ids or n["ID"] in ids])
         if path == "/services":
             ids = filters.get("id")
             return web.json_response([s for s in self.services.values() if not ids or s["ID"] in ids])

@@ -382,3 +382,97 @@ async def test_a_task_ended_after_its_container_was_unhealthy_counts_as_unhealth
     await h.expect("swarm_service_task_restarts_total", 1.0, service="web", reason="unhealthy")
     assert h.value("swarm_service_task_restarts_total", service="web", reason="completed") == 0.0
     assert h.value("swarm_task_container_health", task_id="t1") is None
+
+
+# What a manager cut off from the others answers once it has lost the quorum.
+NO_LEADER = (
+    500,
+    "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers "
+    "are online. Make sure more than half of the managers are online.",
+)
+LEADER_CHECKS = SyncConfig(
+    resync_s=3600, tasks_s=3600, leader_s=0.05, backoff_min_s=0.05, backoff_max_s=0.2, debounce_s=0.01
+)
+
+
+def _cluster_samples(text: bytes) -> list[str]:
+    return sorted(
+        {k[0] for k in samples(text) if k[0].startswith(("swarm_service_", "swarm_task_info", "swarm_node_"))}
+    )
+
+
+async def test_a_leader_cut_off_from_the_other_managers_stops_publishing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="swarm_exporter")
+    async for h in _harness(tmp_path, LEADER_CHECKS):
+        h.fake.nodes["n2"] = node("n2", "node-2")
+        h.fake.services["s1"] = service("s1", "web", 1)
+        h.fake.containers["c1"] = container("c1", "t1", "web", 1, "healthy")
+        await connected(h)
+        assert h.value("swarm_exporter_cluster_reporter", node_id="n1") == 1.0
+        # Partitioned: the event stream stays open and no node event comes, but the engine
+        # no longer knows a leader (the managers on the other side elect one of theirs).
+        h.fake.failing["/nodes"] = NO_LEADER
+        await h.expect("swarm_exporter_cluster_reporter", 0.0, node_id="n1")
+        text = h.scrape()
+        assert _cluster_samples(text) == []
+        assert value(text, "swarm_task_container_health", task_id="t1", health="healthy") == 1.0
+        assert value(text, "swarm_exporter_docker_connected") == 1.0
+        # The partition heals with n2 leading: still not the reporter, and the nodes re-read.
+        h.fake.nodes["n1"] = node("n1", "node-1")
+        h.fake.nodes["n2"] = node("n2", "node-2", leader=True)
+        del h.fake.failing["/nodes"]
+        await h.until(lambda: h.exporter.state.leadership_confirmed)  # noqa: B023 (awaited here)
+        assert h.value("swarm_exporter_cluster_reporter") == 0.0
+        assert h.exporter.state.nodes["n2"].leader
+        # Leadership comes back with no node event (a transfer): within the leader interval.
+        h.fake.nodes["n1"] = node("n1", "node-1", leader=True)
+        h.fake.nodes["n2"] = node("n2", "node-2")
+        await h.expect("swarm_exporter_cluster_reporter", 1.0)
+        assert h.value("swarm_node_leader", node_id="n1") == 1.0
+        assert h.value("swarm_node_leader", node_id="n2") == 0.0
+        assert h.value("swarm_service_info", service="web") == 1.0
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("the engine does not confirm the leadership") == 1
+    assert messages.count("not publishing the cluster families") == 1
+    assert messages.count("publishing the cluster families: this node is the leader") == 1
+
+
+async def test_daemon_gone_withholds_the_cluster_families_when_another_manager_can_lead(h: Harness) -> None:
+    # The only manager keeps serving its last state while its daemon is gone (see
+    # test_daemon_gone_then_back_keeps_serving_with_staleness); with other managers one of
+    # them may lead meanwhile, so the last state would count twice.
+    h.fake.nodes["n2"] = node("n2", "node-2")
+    h.fake.services["s1"] = service("s1", "web", 1)
+    h.fake.containers["c1"] = container("c1", "t1", "web", 1, "healthy")
+    await connected(h)
+    assert h.value("swarm_exporter_cluster_reporter") == 1.0
+    await h.fake.stop()
+    await h.expect("swarm_exporter_docker_connected", 0.0)
+    text = h.scrape()
+    assert value(text, "swarm_exporter_cluster_reporter") == 0.0
+    assert _cluster_samples(text) == []
+    assert value(text, "swarm_task_container_health", task_id="t1", health="healthy") == 1.0
+    await h.fake.start()
+    await h.expect("swarm_exporter_cluster_reporter", 1.0)
+    assert h.value("swarm_service_info", service="web") == 1.0
+
+
+async def test_the_leader_check_reads_only_the_local_node(tmp_path: Path) -> None:
+    async for h in _harness(tmp_path, LEADER_CHECKS):
+        h.fake.nodes["n2"] = node("n2", "node-2")
+        await connected(h)
+        before = len(h.fake.queries)
+        await asyncio.sleep(0.3)
+        checks = [filters for path, filters in h.fake.queries[before:] if path == "/nodes"]
+        assert len(checks) >= 3
+        assert all(filters == {"id": ["n1"]} for filters in checks)
+        assert h.value("swarm_exporter_cluster_reporter") == 1.0
+    worker = tmp_path / "worker"
+    worker.mkdir()
+    async for h in _harness(worker, LEADER_CHECKS):
+        h.fake.info = {"Swarm": {"NodeID": "w1", "ControlAvailable": False}}
+        await connected(h)
+        await asyncio.sleep(0.2)
+        assert h.fake.requests["/nodes"] == 0
