@@ -95,11 +95,19 @@ class SwarmState:
         With other managers in the swarm, one of them may have become the leader while this
         engine could not say (its daemon gone, or cut off from the others and answering "the
         swarm does not have a leader"): the last known state would then be published twice.
-        So the role needs a current answer; the only manager keeps serving its last state."""
+        So the role needs a current answer, and a quorum of managers the leader can reach
+        (a leader cut off from the others still calls itself the leader for a while, with the
+        others unreachable). The only manager keeps serving its last state."""
         node = self.nodes.get(self.local_node_id)
         if not (self.manager and node is not None and node.leader):
             return False
-        return self.leadership_confirmed or self.sole_manager
+        return self.sole_manager or (self.leadership_confirmed and self.quorum_reachable)
+
+    @property
+    def quorum_reachable(self) -> bool:
+        """More than half of the managers are reachable, as this engine sees them."""
+        managers = [n for n in self.nodes.values() if n.role == "manager"]
+        return sum(1 for n in managers if n.reachability == "reachable") > len(managers) // 2
 
     @property
     def sole_manager(self) -> bool:

@@ -45,7 +45,8 @@ T = TypeVar("T")
 class SyncConfig:
     resync_s: float = 300.0  # full reload
     tasks_s: float = 30.0  # full task re-list (tasks on other nodes have no events here)
-    leader_s: float = 5.0  # managers: is the local node (still) the leader? One small request.
+    leader_s: float = 5.0  # managers: is the local node (still) the leader, with a quorum? A small request.
+    leader_timeout_s: float = 5.0  # no answer in time: leadership not confirmed
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
     debounce_s: float = 0.05
@@ -234,7 +235,11 @@ class Syncer:
             else:
                 log.info(
                     "not publishing the cluster families",
-                    extra={"leader": self._local_leader(), "leadership_confirmed": self.state.leadership_confirmed},
+                    extra={
+                        "leader": self._local_leader(),
+                        "leadership_confirmed": self.state.leadership_confirmed,
+                        "quorum_reachable": self.state.quorum_reachable,
+                    },
                 )
         self.on_change()
 
@@ -282,21 +287,27 @@ class Syncer:
                 self.state.set_tasks(self._parse("/tasks", answer, Task.parse), service_id=sid)
 
     async def _check_leadership(self) -> None:
-        """Reads the local node alone (`/nodes?filters={"id":[...]}`). Leadership moves
-        without a node event (a demotion, a transfer) and a manager cut off from the others
-        keeps its event stream but answers "the swarm does not have a leader": until the
-        engine answers again this instance stops publishing the cluster families (unless it
-        is the only manager), so two instances never publish them at once for long."""
-        local = self.state.local_node_id
+        """Reads the managers (`/nodes?filters={"role":["manager"]}`, a few objects), with a
+        short timeout. Leadership moves without a node event (a transfer, a demotion), and a
+        leader cut off from the other managers keeps its event stream while its engine still
+        calls it the leader for tens of seconds (with the others unreachable), then hangs or
+        answers "the swarm does not have a leader". The state withholds the cluster families
+        when this fails or the reachable managers are no quorum (SwarmState.cluster_reporter),
+        so two instances publish them at once for a few seconds at most."""
         try:
-            answer = await self.client.get("/nodes", {"filters": json.dumps({"id": [local]})})
-            found = [n for n in self._parse("/nodes", answer, Node.parse) if n.id == local]
-            if not found:
-                raise DockerError("/nodes", "unexpected_answer", "the local node is not in the engine's node list")
-            known = self.state.nodes.get(local)
-            if known is None or known.leader != found[0].leader:
-                # Leadership moved: the other managers' flags changed too.
-                self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
+            answer = await self.client.get(
+                "/nodes", {"filters": json.dumps({"role": ["manager"]})}, timeout_s=self.config.leader_timeout_s
+            )
+            managers = {n.id: n for n in self._parse("/nodes", answer, Node.parse)}
+            if self.state.local_node_id not in managers:
+                raise DockerError("/nodes", "unexpected_answer", "the local node is not among the managers")
+            known = {n.id: n for n in self.state.nodes.values() if n.role == "manager"}
+            if managers != known:
+                # Leadership or reachability moved: re-read all nodes, as after a node event.
+                nodes = self._parse(
+                    "/nodes", await self.client.get("/nodes", timeout_s=self.config.leader_timeout_s), Node.parse
+                )
+                self.state.set_nodes(nodes)
         except DockerError as exc:
             if self.state.leadership_confirmed:
                 log.warning("the engine does not confirm the leadership", extra={"problem": str(exc)})

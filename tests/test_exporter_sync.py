@@ -384,14 +384,20 @@ async def test_a_task_ended_after_its_container_was_unhealthy_counts_as_unhealth
     assert h.value("swarm_task_container_health", task_id="t1") is None
 
 
-# What a manager cut off from the others answers once it has lost the quorum.
+# What a manager cut off from the others answers once it has given up the leadership.
 NO_LEADER = (
     500,
     "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers "
     "are online. Make sure more than half of the managers are online.",
 )
 LEADER_CHECKS = SyncConfig(
-    resync_s=3600, tasks_s=3600, leader_s=0.05, backoff_min_s=0.05, backoff_max_s=0.2, debounce_s=0.01
+    resync_s=3600,
+    tasks_s=3600,
+    leader_s=0.05,
+    leader_timeout_s=0.3,
+    backoff_min_s=0.05,
+    backoff_max_s=0.2,
+    debounce_s=0.01,
 )
 
 
@@ -401,40 +407,59 @@ def _cluster_samples(text: bytes) -> list[str]:
     )
 
 
+def _three_managers(fake: FakeDocker, leader: str = "n1", unreachable: tuple[str, ...] = ()) -> None:
+    for i in (1, 2, 3):
+        nid = f"n{i}"
+        reach = "unreachable" if nid in unreachable else "reachable"
+        fake.nodes[nid] = node(nid, f"node-{i}", leader=nid == leader, reachability=reach)
+
+
+async def _partitioned_leader_withholds(h: Harness) -> None:
+    """Reporter first; the caller then cuts n1 off (no event comes); it must stop reporting."""
+    await h.expect("swarm_exporter_cluster_reporter", 0.0, node_id="n1")
+    text = h.scrape()
+    assert _cluster_samples(text) == []
+    assert value(text, "swarm_task_container_health", task_id="t1", health="healthy") == 1.0
+    assert value(text, "swarm_exporter_docker_connected") == 1.0
+
+
+@pytest.mark.parametrize("engine", ["no leader", "still the leader, others unreachable", "hangs"])
 async def test_a_leader_cut_off_from_the_other_managers_stops_publishing(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, engine: str
 ) -> None:
     caplog.set_level(logging.INFO, logger="swarm_exporter")
     async for h in _harness(tmp_path, LEADER_CHECKS):
-        h.fake.nodes["n2"] = node("n2", "node-2")
+        _three_managers(h.fake)
         h.fake.services["s1"] = service("s1", "web", 1)
         h.fake.containers["c1"] = container("c1", "t1", "web", 1, "healthy")
         await connected(h)
         assert h.value("swarm_exporter_cluster_reporter", node_id="n1") == 1.0
-        # Partitioned: the event stream stays open and no node event comes, but the engine
-        # no longer knows a leader (the managers on the other side elect one of theirs).
-        h.fake.failing["/nodes"] = NO_LEADER
-        await h.expect("swarm_exporter_cluster_reporter", 0.0, node_id="n1")
-        text = h.scrape()
-        assert _cluster_samples(text) == []
-        assert value(text, "swarm_task_container_health", task_id="t1", health="healthy") == 1.0
-        assert value(text, "swarm_exporter_docker_connected") == 1.0
-        # The partition heals with n2 leading: still not the reporter, and the nodes re-read.
-        h.fake.nodes["n1"] = node("n1", "node-1")
-        h.fake.nodes["n2"] = node("n2", "node-2", leader=True)
-        del h.fake.failing["/nodes"]
-        await h.until(lambda: h.exporter.state.leadership_confirmed)  # noqa: B023 (awaited here)
+        # Cut off: the event stream stays open and no node event comes. The engine first
+        # keeps calling itself the leader with the other managers unreachable, then hangs or
+        # answers that the swarm has no leader (the others elect one of theirs meanwhile).
+        if engine == "no leader":
+            h.fake.failing["/nodes"] = NO_LEADER
+        elif engine == "hangs":
+            h.fake.hanging.add("/nodes")
+        else:
+            _three_managers(h.fake, unreachable=("n2", "n3"))
+        await _partitioned_leader_withholds(h)
+        # The partition heals with n2 leading: the nodes are re-read, still not the reporter.
+        h.fake.failing.clear()
+        h.fake.hanging.clear()
+        _three_managers(h.fake, leader="n2")
+        await h.until(lambda: h.exporter.state.nodes["n2"].leader)  # noqa: B023 (awaited here)
+        assert h.exporter.state.leadership_confirmed
         assert h.value("swarm_exporter_cluster_reporter") == 0.0
-        assert h.exporter.state.nodes["n2"].leader
         # Leadership comes back with no node event (a transfer): within the leader interval.
-        h.fake.nodes["n1"] = node("n1", "node-1", leader=True)
-        h.fake.nodes["n2"] = node("n2", "node-2")
+        _three_managers(h.fake, leader="n1")
         await h.expect("swarm_exporter_cluster_reporter", 1.0)
         assert h.value("swarm_node_leader", node_id="n1") == 1.0
         assert h.value("swarm_node_leader", node_id="n2") == 0.0
         assert h.value("swarm_service_info", service="web") == 1.0
     messages = [r.getMessage() for r in caplog.records]
-    assert messages.count("the engine does not confirm the leadership") == 1
+    if engine != "still the leader, others unreachable":
+        assert messages.count("the engine does not confirm the leadership") == 1
     assert messages.count("not publishing the cluster families") == 1
     assert messages.count("publishing the cluster families: this node is the leader") == 1
 
@@ -443,7 +468,7 @@ async def test_daemon_gone_withholds_the_cluster_families_when_another_manager_c
     # The only manager keeps serving its last state while its daemon is gone (see
     # test_daemon_gone_then_back_keeps_serving_with_staleness); with other managers one of
     # them may lead meanwhile, so the last state would count twice.
-    h.fake.nodes["n2"] = node("n2", "node-2")
+    _three_managers(h.fake)
     h.fake.services["s1"] = service("s1", "web", 1)
     h.fake.containers["c1"] = container("c1", "t1", "web", 1, "healthy")
     await connected(h)
@@ -459,15 +484,24 @@ async def test_daemon_gone_withholds_the_cluster_families_when_another_manager_c
     assert h.value("swarm_service_info", service="web") == 1.0
 
 
-async def test_the_leader_check_reads_only_the_local_node(tmp_path: Path) -> None:
+async def test_a_leader_with_one_manager_down_of_three_still_reports(h: Harness) -> None:
+    _three_managers(h.fake, unreachable=("n3",))
+    h.fake.nodes["n3"]["Status"]["State"] = "down"
+    await connected(h)
+    assert h.value("swarm_exporter_cluster_reporter") == 1.0
+    assert h.value("swarm_node_state", node_id="n3", state="down") == 1.0
+
+
+async def test_the_leader_check_reads_only_the_managers(tmp_path: Path) -> None:
     async for h in _harness(tmp_path, LEADER_CHECKS):
-        h.fake.nodes["n2"] = node("n2", "node-2")
+        _three_managers(h.fake)
+        h.fake.nodes["w1"] = node("w1", "worker-1", role="worker")
         await connected(h)
         before = len(h.fake.queries)
         await asyncio.sleep(0.3)
         checks = [filters for path, filters in h.fake.queries[before:] if path == "/nodes"]
         assert len(checks) >= 3
-        assert all(filters == {"id": ["n1"]} for filters in checks)
+        assert all(filters == {"role": ["manager"]} for filters in checks)
         assert h.value("swarm_exporter_cluster_reporter") == 1.0
     worker = tmp_path / "worker"
     worker.mkdir()
