@@ -57,21 +57,12 @@ class _Dirty:
     full: bool = False
     all_tasks: bool = False
     nodes: bool = False
-    leader: bool = False
     services: set[str] = field(default_factory=set)
     service_tasks: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(
-            self.full
-            or self.all_tasks
-            or self.nodes
-            or self.leader
-            or self.services
-            or self.service_tasks
-            or self.containers
-        )
+        return bool(self.full or self.all_tasks or self.nodes or self.services or self.service_tasks or self.containers)
 
 
 class _StreamClosed(Exception):
@@ -96,6 +87,7 @@ class Syncer:
         self._wake = asyncio.Event()
         self._incident: str | None = None
         self._reporter = False
+        self._nodes_read = 0  # successful reads of all nodes: a check older than the last one is moot
 
     # --- the outer loop ------------------------------------------------------------------
 
@@ -157,7 +149,7 @@ class Syncer:
                 group.create_task(self._work())
                 group.create_task(self._tick(self.config.tasks_s, "all_tasks"))
                 group.create_task(self._tick(self.config.resync_s, "full"))
-                group.create_task(self._tick(self.config.leader_s, "leader"))
+                group.create_task(self._leader_checks())
         finally:
             await events.aclose()
 
@@ -266,9 +258,8 @@ class Syncer:
         manager = self.state.manager
         if manager and (d.nodes or d.all_tasks):  # nodes with tasks too: leadership moves without an event
             self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
+            self._nodes_read += 1
             self.state.confirm_leadership(True)
-        elif manager and d.leader:
-            await self._check_leadership()
         if manager:
             for sid in sorted(d.services):
                 answer = await self.client.get("/services", {"filters": json.dumps({"id": [sid]}), "status": "true"})
@@ -286,14 +277,25 @@ class Syncer:
                 answer = await self.client.get("/tasks", {"filters": json.dumps({"service": [sid]})})
                 self.state.set_tasks(self._parse("/tasks", answer, Task.parse), service_id=sid)
 
-    async def _check_leadership(self) -> None:
-        """Reads the managers (`/nodes?filters={"role":["manager"]}`, a few objects), with a
-        short timeout. Leadership moves without a node event (a transfer, a demotion), and a
-        leader cut off from the other managers keeps its event stream while its engine still
-        calls it the leader for tens of seconds (with the others unreachable), then hangs or
-        answers "the swarm does not have a leader". The state withholds the cluster families
-        when this fails or the reachable managers are no quorum (SwarmState.cluster_reporter),
-        so two instances publish them at once for a few seconds at most."""
+    async def _leader_checks(self) -> None:
+        """Beside the work loop, not in it: while the old leader is gone a manager's requests
+        hang (its engine forwards them to the leader), and the node events of the election
+        must not wait behind them."""
+        while True:
+            await asyncio.sleep(self.config.leader_s)
+            if self.state.manager and not self.state.sole_manager:
+                await self.check_leadership()
+
+    async def check_leadership(self) -> None:
+        """Reads the managers (`/nodes?filters={"role":["manager"]}`, a few objects) with a
+        short timeout. Leadership can move without a node event, and a leader cut off from
+        the other managers keeps its event stream while its engine still calls it the leader
+        for tens of seconds (with the others unreachable), then hangs or answers "the swarm
+        does not have a leader". A change re-reads all nodes through the work loop; a failure
+        on the leader's instance withholds the cluster families (SwarmState.cluster_reporter,
+        which also wants a reachable quorum of managers), so two instances publish them at
+        once for a few seconds at most."""
+        started = self._nodes_read
         try:
             answer = await self.client.get(
                 "/nodes", {"filters": json.dumps({"role": ["manager"]})}, timeout_s=self.config.leader_timeout_s
@@ -301,19 +303,20 @@ class Syncer:
             managers = {n.id: n for n in self._parse("/nodes", answer, Node.parse)}
             if self.state.local_node_id not in managers:
                 raise DockerError("/nodes", "unexpected_answer", "the local node is not among the managers")
-            known = {n.id: n for n in self.state.nodes.values() if n.role == "manager"}
-            if managers != known:
-                # Leadership or reachability moved: re-read all nodes, as after a node event.
-                nodes = self._parse(
-                    "/nodes", await self.client.get("/nodes", timeout_s=self.config.leader_timeout_s), Node.parse
-                )
-                self.state.set_nodes(nodes)
         except DockerError as exc:
-            if self.state.leadership_confirmed:
-                log.warning("the engine does not confirm the leadership", extra={"problem": str(exc)})
-            self.state.confirm_leadership(False)
+            # A follower has nothing to withhold; a newer read of all nodes overrides this.
+            if self._local_leader() and self._nodes_read == started:
+                if self.state.leadership_confirmed:
+                    log.warning("the engine does not confirm the leadership", extra={"problem": str(exc)})
+                self.state.confirm_leadership(False)
+                self._notify()
             return
-        self.state.confirm_leadership(True)
+        if managers != {n.id: n for n in self.state.nodes.values() if n.role == "manager"}:
+            self._dirty.nodes = True  # leadership or reachability moved
+            self._wake.set()
+        elif self._nodes_read == started:
+            self.state.confirm_leadership(True)
+            self._notify()
 
     async def full_reload(self, reason: str) -> None:
         """Read everything, then swap it in at once (a failure leaves the last state whole)."""
@@ -334,6 +337,7 @@ class Syncer:
         state.set_tasks(tasks)
         state.set_containers(containers)
         state.confirm_leadership(info.manager)
+        self._nodes_read += 1
         state.mark_loaded()
         self.stats.resyncs[reason] += 1
         self.stats.last_sync = self.clock()

@@ -139,6 +139,7 @@ class FakeDocker:
         self.garbage: dict[str, bytes] = {}  # path -> body served with status 200
         self.failing: dict[str, tuple[int, str]] = {}  # path -> (status, message), as the engine's errors
         self.hanging: set[str] = set()  # paths answered only after 60 s (an engine that hangs)
+        self.hanging_filter: str | None = None  # ... or only the requests with this filter key
         self._subscribers: list[asyncio.Queue[bytes | None]] = []
         self._runner: web.AppRunner | None = None
 
@@ -190,6 +191,8 @@ class FakeDocker:
         if path in self.garbage:
             return web.Response(body=self.garbage[path], content_type="application/json")
         if path in self.hanging:
+            await asyncio.sleep(60)
+        if self.hanging_filter is not None and self.hanging_filter in json.loads(request.query.get("filters", "{}")):
             await asyncio.sleep(60)
         if path in self.failing:
             status, message = self.failing[path]

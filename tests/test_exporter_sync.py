@@ -510,3 +510,19 @@ async def test_the_leader_check_reads_only_the_managers(tmp_path: Path) -> None:
         await connected(h)
         await asyncio.sleep(0.2)
         assert h.fake.requests["/nodes"] == 0
+
+
+async def test_a_hanging_leader_check_does_not_delay_the_election_events(tmp_path: Path) -> None:
+    # While the old leader is gone a follower's requests hang (its engine forwards them to
+    # the dead leader); the node events of the election must still be handled at once.
+    slow_checks = SyncConfig(
+        resync_s=3600, tasks_s=3600, leader_s=0.05, leader_timeout_s=30, backoff_min_s=0.05, debounce_s=0.01
+    )
+    async for h in _harness(tmp_path, slow_checks):
+        _three_managers(h.fake, leader="n2")
+        await connected(h)
+        h.fake.hanging_filter = "role"
+        await asyncio.sleep(0.2)  # a check is in flight and hangs
+        _three_managers(h.fake, leader="n1", unreachable=("n2",))
+        h.fake.emit("node", "update", "n1")
+        await h.expect("swarm_exporter_cluster_reporter", 1.0, timeout=1.0)
