@@ -214,6 +214,15 @@ class DindSwarm:
             "docker", "stack", "deploy", "-c", compose, name,
         )  # fmt: skip
 
+    def partition(self, node: DindNode, heal: bool = False) -> None:
+        """Cuts `node` off from the other nodes (DROP rules in its own network namespace), or
+        with `heal` removes the rules; the host still reaches every node."""
+        op = "-D" if heal else "-I"
+        for peer in self.nodes:
+            if peer is not node:
+                host_docker("exec", node.name, "iptables", op, "INPUT", "-s", peer.ip, "-j", "DROP")
+                host_docker("exec", node.name, "iptables", op, "OUTPUT", "-d", peer.ip, "-j", "DROP")
+
     def leader(self, via: DindNode | None = None) -> DindNode:
         """The raft leader, as a running manager sees it."""
         asking = via or next(n for n in self.nodes if n.running())

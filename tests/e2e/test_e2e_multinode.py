@@ -279,6 +279,75 @@ def test_task_changes_reach_the_reporter(cluster: Cluster) -> None:
     assert remote < 5.0
 
 
+def _exporter_log(node: DindNode) -> list[str]:
+    """The JSON log lines of the node's exporter container."""
+    [cid] = node.docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_exporter").split()
+    result = subprocess.run(
+        ["docker", "exec", node.name, "docker", "logs", cid], capture_output=True, text=True, check=False
+    )
+    return (result.stdout + result.stderr).splitlines()
+
+
+def _reporters(nodes: list[DindNode]) -> tuple[list[str], dict[str, Scrape]]:
+    scrapes = {n.name: s for n in nodes if (s := try_scrape(n)) is not None}
+    return [name for name, s in scrapes.items() if s.reporter], scrapes
+
+
+def test_a_partitioned_leader_gives_up_the_cluster_families(cluster: Cluster) -> None:
+    """The leader's node cut off from the two others (its engine, its exporter and the host
+    stay up): the others elect a leader whose instance takes over, and the cut-off instance
+    stops publishing once its engine no longer confirms the leadership, so the cluster is
+    counted twice for a few seconds at most. After the partition heals the swarm has one
+    reporter again, on whichever node the engines say leads (the healed node's higher raft
+    term may cause one more election)."""
+    swarm = cluster.swarm
+    old = swarm.leader()
+    others = [n for n in swarm.nodes if n is not old]
+    start = time.monotonic()
+    swarm.partition(old)
+    new_at: float | None = None
+    old_off: float | None = None
+    overlap = 0.0
+    last = time.monotonic()
+    try:
+        while time.monotonic() - start < 90 and (new_at is None or old_off is None):
+            reporters, _ = _reporters(swarm.nodes)
+            now = time.monotonic()
+            if len(reporters) > 1:
+                overlap += now - last
+            last = now
+            if new_at is None and any(r != old.name for r in reporters):
+                new_at = now - start
+            if old_off is None and old.name not in reporters:
+                old_off = now - start
+            time.sleep(0.25)
+    finally:
+        swarm.partition(old, heal=True)
+    print(
+        f"partitioned {old.name}: a new reporter after {new_at if new_at is None else round(new_at, 1)} s, "
+        f"the cut-off one stopped after {old_off if old_off is None else round(old_off, 1)} s; "
+        f"two reporters for {overlap:.1f} s"
+    )
+    assert new_at is not None and old_off is not None
+    assert overlap < 5.0 + 5.0  # the leader interval, plus the engine's own split-brain window
+
+    # Healed: the cut-off node is a reachable manager again, and one instance reports.
+    def healed() -> bool:
+        reporters, scrapes = _reporters(swarm.nodes)
+        status = others[0].docker("node", "ls", "--format", "{{.Hostname}} {{.ManagerStatus}}", check=False)
+        return (
+            len(reporters) == 1
+            and all(f"{n.name} Reachable" in status.splitlines() or f"{n.name} Leader" in status for n in swarm.nodes)
+            and len(scrapes) == 3
+            and all(s.value(f.EXPORTER_CONNECTED) == 1.0 for s in scrapes.values())
+        )
+
+    took = wait_for("the partition healed, one reporter", healed, timeout=90)
+    leader = swarm.leader(via=others[0])
+    print(f"healed: all three managers reachable, one reporter ({leader.name}) {took:.1f} s after healing")
+    _assert_cluster_once({n.name: scrape(n) for n in swarm.nodes}, leader, nodes=3)
+
+
 def test_leader_failover_and_node_down(cluster: Cluster) -> None:
     swarm = cluster.swarm
     old = swarm.leader()
@@ -319,6 +388,13 @@ def test_leader_failover_and_node_down(cluster: Cluster) -> None:
         f"{ready_again if ready_again is None else round(ready_again, 1)}; {old.name} down "
         f"{node_down if node_down is None else round(node_down, 1)}"
     )
+    diagnostics = scrape(new)
+    print(
+        f"{new.name}'s exporter: resyncs after a reconnect "
+        f"{diagnostics.value(f.EXPORTER_RESYNCS, reason='reconnect')}, Docker API errors "
+        f"{[(lab['endpoint'], lab['kind'], v) for n, lab, v in diagnostics.samples if n == f.EXPORTER_API_ERRORS]}"
+    )
+    print("\n".join(_exporter_log(new)[-6:]))
     assert failover < FAILOVER_BOUND_S, f"cluster state reported again only after {failover:.1f} s"
     assert node_down is not None, f"{old.name} not shown down within 120 s"
 
