@@ -154,7 +154,9 @@ FAMILIES: tuple[Family, ...] = (
            "else the time since the connection was lost.",
            (), _EX),
     Family(EXPORTER_EVENTS, _C, "Docker events received, by event type.", ("type",), _EX),
-    Family(EXPORTER_RESYNCS, _C, "Full reloads from the Docker API, by reason (start, reconnect, periodic).",
+    Family(EXPORTER_RESYNCS, _C,
+           "Full reloads from the Docker API, by reason (start, reconnect, periodic, takeover: "
+           "this instance became the cluster reporter).",
            ("reason",), _EX),
     Family(EXPORTER_API_ERRORS, _C, "Failed Docker API requests, by endpoint and kind of failure.",
            ("endpoint", "kind"), _EX),

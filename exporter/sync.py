@@ -255,12 +255,19 @@ class Syncer:
                 self.state.remove_container(cid)
             else:
                 self.state.put_container(container)
-        manager = self.state.manager
-        if manager and (d.nodes or d.all_tasks):  # nodes with tasks too: leadership moves without an event
+        manager, reporter = self.state.manager, self.state.cluster_reporter
+        # Only the reporter keeps services and tasks current: a follower's reads are forwarded
+        # to the leader (load there, and they hang while the leader is gone, holding up the
+        # node events of the election). A manager that becomes the reporter reloads first.
+        follow = manager and reporter
+        if manager and (d.nodes or (d.all_tasks and follow)):  # leadership moves without an event too
             self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
             self._nodes_read += 1
             self.state.confirm_leadership(True)
-        if manager:
+        if manager and not reporter and self.state.cluster_reporter:
+            await self.full_reload("takeover")
+            return
+        if follow:
             for sid in sorted(d.services):
                 answer = await self.client.get("/services", {"filters": json.dumps({"id": [sid]}), "status": "true"})
                 found = [s for s in self._parse("/services", answer, Service.parse) if s.id == sid]
@@ -268,9 +275,9 @@ class Syncer:
                     self.state.put_service(found[0])
                 else:
                     self.state.remove_service(sid)
-        if manager and d.all_tasks:
+        if follow and d.all_tasks:
             self.state.set_tasks(self._parse("/tasks", await self.client.get("/tasks"), Task.parse))
-        elif manager:
+        elif follow:
             for sid in sorted(d.service_tasks):
                 if sid not in self.state.services:
                     continue
@@ -311,21 +318,25 @@ class Syncer:
                 self.state.confirm_leadership(False)
                 self._notify()
             return
-        if managers != {n.id: n for n in self.state.nodes.values() if n.role == "manager"}:
-            self._dirty.nodes = True  # leadership or reachability moved
+        known = {n.id: n for n in self.state.nodes.values() if n.role == "manager"}
+        if managers != known or not self.state.leadership_confirmed:
+            # Leadership or reachability moved, or the engine answers again: the work loop
+            # re-reads all nodes (and, if this instance becomes the reporter, everything).
+            self._dirty.nodes = True
             self._wake.set()
-        elif self._nodes_read == started:
-            self.state.confirm_leadership(True)
-            self._notify()
 
     async def full_reload(self, reason: str) -> None:
-        """Read everything, then swap it in at once (a failure leaves the last state whole)."""
+        """Read everything, then swap it in at once (a failure leaves the last state whole).
+        The periodic reload of a manager that is not the reporter leaves out services and
+        tasks (see `apply`)."""
         info = SwarmInfo.parse(await self.client.get("/info"))
         services: list[Service] = []
         tasks: list[Task] = []
         nodes: list[Node] = []
+        cluster = info.manager and (reason != "periodic" or self.state.cluster_reporter)
         if info.manager:
             nodes = self._parse("/nodes", await self.client.get("/nodes"), Node.parse)
+        if cluster:
             services = self._parse("/services", await self.client.get("/services", {"status": "true"}), Service.parse)
             tasks = self._parse("/tasks", await self.client.get("/tasks"), Task.parse)
         answer = await self.client.get("/containers/json", {"filters": TASK_LABEL_FILTER})
@@ -333,8 +344,9 @@ class Syncer:
         state = self.state
         state.local_node_id, state.manager = info.node_id, info.manager
         state.set_nodes(nodes)
-        state.set_services(services)
-        state.set_tasks(tasks)
+        if cluster or not info.manager:
+            state.set_services(services)
+            state.set_tasks(tasks)
         state.set_containers(containers)
         state.confirm_leadership(info.manager)
         self._nodes_read += 1

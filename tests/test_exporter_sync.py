@@ -526,3 +526,37 @@ async def test_a_hanging_leader_check_does_not_delay_the_election_events(tmp_pat
         _three_managers(h.fake, leader="n1", unreachable=("n2",))
         h.fake.emit("node", "update", "n1")
         await h.expect("swarm_exporter_cluster_reporter", 1.0, timeout=1.0)
+
+
+async def test_a_follower_does_not_follow_services_and_tasks_and_reloads_when_it_takes_over(tmp_path: Path) -> None:
+    # A follower's reads are forwarded to the leader (load there; they hang while the
+    # leader is gone): it keeps only nodes and its containers current.
+    config = SyncConfig(
+        resync_s=3600, tasks_s=0.05, leader_s=0.05, leader_timeout_s=0.3, backoff_min_s=0.05, debounce_s=0.01
+    )
+    async for h in _harness(tmp_path, config):
+        _three_managers(h.fake, leader="n2")
+        h.fake.services["s1"] = service("s1", "web", 1)
+        h.fake.tasks["t1"] = task("t1", "s1", 1)
+        await connected(h)
+        await asyncio.sleep(0.3)
+        assert h.fake.requests["/tasks"] == h.fake.requests["/services"] == 1  # the start only
+        h.fake.emit("service", "update", "s1")
+        await asyncio.sleep(0.2)
+        assert h.fake.requests["/tasks"] == h.fake.requests["/services"] == 1
+        # Meanwhile, unseen: a new service, and the first one's task failed and was replaced.
+        h.fake.services["s2"] = service("s2", "api", 1)
+        h.fake.tasks["t1"] = task("t1", "s1", 1, state="failed", desired="shutdown", exit_code=1)
+        h.fake.tasks["t2"] = task("t2", "s1", 1)
+        # Leadership moves here: the first scrape that reports the cluster is already fresh.
+        _three_managers(h.fake, leader="n1", unreachable=("n2",))
+        h.fake.emit("node", "update", "n2")
+        await h.expect("swarm_exporter_cluster_reporter", 1.0)
+        text = h.scrape()
+        assert value(text, "swarm_service_info", service="api") == 1.0
+        assert value(text, "swarm_service_task_restarts_total", service="web", reason="nonzero_exit") == 1.0
+        assert value(text, "swarm_exporter_resyncs_total", reason="takeover") == 1.0
+        # From now on it follows them.
+        before = h.fake.requests["/tasks"]
+        await asyncio.sleep(0.3)
+        assert h.fake.requests["/tasks"] > before
