@@ -44,7 +44,7 @@ class Exporter:
         self.renders += 1
 
     def scrape(self) -> bytes:
-        return self.state_text + render_exporter(self.stats, self.state, time.time())
+        return self.state_text + render_exporter(self.stats, self.state, time.time(), self.renderer.reporter)
 
 
 EXPORTER = web.AppKey("exporter", Exporter)

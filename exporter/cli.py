@@ -54,6 +54,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="full task re-list, for tasks on other nodes (default 30)",
     )
     p.add_argument(
+        "--leader-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="managers: how often to ask the engine whether this node is the leader (default 5)",
+    )
+    p.add_argument(
         "--shutdown-timeout",
         type=float,
         default=5.0,
@@ -75,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(metrics_doc())
         return 0
     setup_logging(args.log_level)
-    config = Config(sync=SyncConfig(resync_s=args.resync_interval, tasks_s=args.tasks_interval))
+    config = Config(
+        sync=SyncConfig(resync_s=args.resync_interval, tasks_s=args.tasks_interval, leader_s=args.leader_interval)
+    )
     host, port = args.listen
     log.info("listening", extra={"address": f"{host}:{port}", "docker_host": config.docker_host or "default"})
     # run_app turns SIGTERM and SIGINT into a graceful exit: stop accepting, finish requests,

@@ -78,12 +78,14 @@ class DockerClient:
             await self._session.close()
             self._session = None
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        """GET /v1.41{path} and decode its JSON body; DockerError on any failure."""
+    async def get(self, path: str, params: Mapping[str, str] | None = None, timeout_s: float | None = None) -> Any:
+        """GET /v1.41{path} and decode its JSON body; DockerError on any failure (also when
+        no whole answer came within `timeout_s`, by default the client's timeout)."""
         endpoint = endpoint_of(path)
         start = time.perf_counter()
+        timeout = self._timeout if timeout_s is None else aiohttp.ClientTimeout(total=timeout_s, connect=timeout_s)
         try:
-            async with self._get_session().get(f"/v{API_VERSION}{path}", params=params, timeout=self._timeout) as resp:
+            async with self._get_session().get(f"/v{API_VERSION}{path}", params=params, timeout=timeout) as resp:
                 body = await resp.read()
                 self._stats.observe(endpoint, time.perf_counter() - start)
                 if resp.status != 200:

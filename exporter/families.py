@@ -144,7 +144,8 @@ FAMILIES: tuple[Family, ...] = (
     Family(NODE_LEADER, _G, "1 for the manager that is the raft leader, 0 for other managers.", _NODE, _CL),
     Family(EXPORTER_BUILD_INFO, _G, "Always 1: the exporter's version.", ("version", "python_version"), _EX),
     Family(EXPORTER_CLUSTER_REPORTER, _G,
-           "1 when this instance publishes the cluster-scope families (its node is the leader), else 0.",
+           "1 when this instance publishes the cluster-scope families (its node is the leader, confirmed by its "
+           "engine within the leader interval; the only manager also while its engine is gone), else 0.",
            ("node_id",), _EX),
     Family(EXPORTER_CONNECTED, _G, "1 while the exporter follows the Docker event stream, else 0.", (), _EX),
     Family(EXPORTER_LAST_SYNC, _G, "When the last full reload from the Docker API succeeded (Unix time).", (), _EX),
@@ -153,7 +154,9 @@ FAMILIES: tuple[Family, ...] = (
            "else the time since the connection was lost.",
            (), _EX),
     Family(EXPORTER_EVENTS, _C, "Docker events received, by event type.", ("type",), _EX),
-    Family(EXPORTER_RESYNCS, _C, "Full reloads from the Docker API, by reason (start, reconnect, periodic).",
+    Family(EXPORTER_RESYNCS, _C,
+           "Full reloads from the Docker API, by reason (start, reconnect, periodic, takeover: "
+           "this instance became the cluster reporter).",
            ("reason",), _EX),
     Family(EXPORTER_API_ERRORS, _C, "Failed Docker API requests, by endpoint and kind of failure.",
            ("endpoint", "kind"), _EX),

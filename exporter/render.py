@@ -172,6 +172,11 @@ class StateRenderer:
         self._services: dict[str, _Lines] = {}
         self._reporter: bool | None = None
 
+    @property
+    def reporter(self) -> bool:
+        """Whether the last render held the cluster families."""
+        return bool(self._reporter)
+
     def render(self, state: SwarmState) -> bytes:
         reporter = state.cluster_reporter
         parts: list[_Lines] = []
@@ -222,18 +227,21 @@ def _version() -> str:
 VERSION = _version()
 
 
-def render_exporter(stats: ExporterStats, state: SwarmState, now: float) -> bytes:
-    """The exporter's own families; rendered per scrape (a few dozen lines, no API call)."""
+def render_exporter(stats: ExporterStats, state: SwarmState, now: float, reporter: bool | None = None) -> bytes:
+    """The exporter's own families; rendered per scrape (a few dozen lines, no API call).
+    `reporter`: whether the state text served with them holds the cluster families (the
+    state may have moved on while the sync loop reloads before the next render)."""
     out = _Builder()
     out.add(f.EXPORTER_BUILD_INFO, (VERSION, platform.python_version()), 1)
-    out.add(f.EXPORTER_CLUSTER_REPORTER, (state.local_node_id,), 1 if state.cluster_reporter else 0)
+    reporting = state.cluster_reporter if reporter is None else reporter
+    out.add(f.EXPORTER_CLUSTER_REPORTER, (state.local_node_id,), 1 if reporting else 0)
     out.add(f.EXPORTER_CONNECTED, (), 1 if stats.connected else 0)
     if stats.last_sync is not None:
         out.add(f.EXPORTER_LAST_SYNC, (), stats.last_sync)
     out.add(f.EXPORTER_STALENESS, (), stats.staleness(now))
     for etype in sorted(set(stats.events) | {"service", "node", "container"}):
         out.add(f.EXPORTER_EVENTS, (etype,), stats.events[etype])
-    for reason in sorted(set(stats.resyncs) | {"start", "reconnect", "periodic"}):
+    for reason in sorted(set(stats.resyncs) | {"start", "reconnect", "periodic", "takeover"}):
         out.add(f.EXPORTER_RESYNCS, (reason,), stats.resyncs[reason])
     for (endpoint, kind), count in sorted(stats.api_errors.items()):
         out.add(f.EXPORTER_API_ERRORS, (endpoint, kind), count)

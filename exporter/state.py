@@ -77,6 +77,9 @@ class SwarmState:
     # Tasks whose local container was seen unhealthy (insertion-ordered, bounded).
     _unhealthy_tasks: dict[str, None] = field(default_factory=dict)
     _loaded: bool = False
+    # Whether the local engine's last answer about the nodes succeeded. False while the
+    # engine cannot be read or says the swarm has no leader (a partitioned former leader).
+    leadership_confirmed: bool = False
     # What changed since the last render: service IDs, or everything (nodes affect all services).
     changed: set[str] = field(default_factory=set)
     changed_all: bool = True
@@ -87,9 +90,34 @@ class SwarmState:
 
     @property
     def cluster_reporter(self) -> bool:
-        """This instance publishes cluster-scope families only when its node is the leader."""
+        """This instance publishes cluster-scope families only when its node is the leader.
+
+        With other managers in the swarm, one of them may have become the leader while this
+        engine could not say (its daemon gone, or cut off from the others and answering "the
+        swarm does not have a leader"): the last known state would then be published twice.
+        So the role needs a current answer, and a quorum of managers the leader can reach
+        (a leader cut off from the others still calls itself the leader for a while, with the
+        others unreachable). The only manager keeps serving its last state."""
         node = self.nodes.get(self.local_node_id)
-        return self.manager and node is not None and node.leader
+        if not (self.manager and node is not None and node.leader):
+            return False
+        return self.sole_manager or (self.leadership_confirmed and self.quorum_reachable)
+
+    @property
+    def quorum_reachable(self) -> bool:
+        """More than half of the managers are reachable, as this engine sees them."""
+        managers = [n for n in self.nodes.values() if n.role == "manager"]
+        return sum(1 for n in managers if n.reachability == "reachable") > len(managers) // 2
+
+    @property
+    def sole_manager(self) -> bool:
+        """No other manager is known, so no other instance can become the reporter."""
+        return sum(1 for n in self.nodes.values() if n.role == "manager") <= 1
+
+    def confirm_leadership(self, confirmed: bool) -> None:
+        if confirmed != self.leadership_confirmed:
+            self.leadership_confirmed = confirmed
+            self.changed_all = True
 
     # --- feeding -------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ T = TypeVar("T")
 class SyncConfig:
     resync_s: float = 300.0  # full reload
     tasks_s: float = 30.0  # full task re-list (tasks on other nodes have no events here)
+    leader_s: float = 5.0  # managers: is the local node (still) the leader, with a quorum? A small request.
+    leader_timeout_s: float = 5.0  # no answer in time: leadership not confirmed
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
     debounce_s: float = 0.05
@@ -84,6 +86,8 @@ class Syncer:
         self._dirty = _Dirty()
         self._wake = asyncio.Event()
         self._incident: str | None = None
+        self._reporter = False
+        self._nodes_read = 0  # successful reads of all nodes: a check older than the last one is moot
 
     # --- the outer loop ------------------------------------------------------------------
 
@@ -116,14 +120,19 @@ class Syncer:
         if was_connected or self._incident is None:
             log.warning("docker state no longer followed, serving the last known state", extra={"problem": problem})
             self._incident = problem
-        self.on_change()
+        self.state.confirm_leadership(False)
+        self._notify()
 
     def _recovered(self) -> None:
         if self._incident is not None and self.stats.lost_since is not None:
             lost_for = round(self.clock() - self.stats.lost_since, 3)
             log.info("docker state followed again after a full reload", extra={"lost_for_s": lost_for})
         elif self._incident is None:
-            log.info("following docker state", extra={"node_id": self.state.local_node_id})
+            self._reporter = self.state.cluster_reporter
+            log.info(
+                "following docker state",
+                extra={"node_id": self.state.local_node_id, "cluster_reporter": self._reporter},
+            )
         self._incident = "recovered"
         self.stats.connected = True
         self.stats.lost_since = None
@@ -134,12 +143,13 @@ class Syncer:
             await anext(events)  # stream open: what happens from now on is queued for us
             await self.full_reload(reason)
             self._recovered()
-            self.on_change()
+            self._notify()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._read(events))
                 group.create_task(self._work())
                 group.create_task(self._tick(self.config.tasks_s, "all_tasks"))
                 group.create_task(self._tick(self.config.resync_s, "full"))
+                group.create_task(self._leader_checks())
         finally:
             await events.aclose()
 
@@ -205,7 +215,29 @@ class Syncer:
             dirty, self._dirty = self._dirty, _Dirty()
             if dirty:
                 await self.apply(dirty)
-            self.on_change()  # also after changes made in handle_event (a destroyed container)
+            self._notify()  # also after changes made in handle_event (a destroyed container)
+
+    def _notify(self) -> None:
+        """Re-render; one log line when this instance takes or gives up the cluster families."""
+        reporter = self.state.cluster_reporter
+        if reporter != self._reporter:
+            self._reporter = reporter
+            if reporter:
+                log.info("publishing the cluster families: this node is the leader")
+            else:
+                log.info(
+                    "not publishing the cluster families",
+                    extra={
+                        "leader": self._local_leader(),
+                        "leadership_confirmed": self.state.leadership_confirmed,
+                        "quorum_reachable": self.state.quorum_reachable,
+                    },
+                )
+        self.on_change()
+
+    def _local_leader(self) -> bool:
+        node = self.state.nodes.get(self.state.local_node_id)
+        return node is not None and node.leader
 
     async def apply(self, d: _Dirty) -> None:
         if d.full:
@@ -223,10 +255,19 @@ class Syncer:
                 self.state.remove_container(cid)
             else:
                 self.state.put_container(container)
-        manager = self.state.manager
-        if manager and (d.nodes or d.all_tasks):  # nodes with tasks too: leadership moves without an event
+        manager, reporter = self.state.manager, self.state.cluster_reporter
+        # Only the reporter keeps services and tasks current: a follower's reads are forwarded
+        # to the leader (load there, and they hang while the leader is gone, holding up the
+        # node events of the election). A manager that becomes the reporter reloads first.
+        follow = manager and reporter
+        if manager and (d.nodes or (d.all_tasks and follow)):  # leadership moves without an event too
             self.state.set_nodes(self._parse("/nodes", await self.client.get("/nodes"), Node.parse))
-        if manager:
+            self._nodes_read += 1
+            self.state.confirm_leadership(True)
+        if manager and not reporter and self.state.cluster_reporter:
+            await self.full_reload("takeover")
+            return
+        if follow:
             for sid in sorted(d.services):
                 answer = await self.client.get("/services", {"filters": json.dumps({"id": [sid]}), "status": "true"})
                 found = [s for s in self._parse("/services", answer, Service.parse) if s.id == sid]
@@ -234,23 +275,68 @@ class Syncer:
                     self.state.put_service(found[0])
                 else:
                     self.state.remove_service(sid)
-        if manager and d.all_tasks:
+        if follow and d.all_tasks:
             self.state.set_tasks(self._parse("/tasks", await self.client.get("/tasks"), Task.parse))
-        elif manager:
+        elif follow:
             for sid in sorted(d.service_tasks):
                 if sid not in self.state.services:
                     continue
                 answer = await self.client.get("/tasks", {"filters": json.dumps({"service": [sid]})})
                 self.state.set_tasks(self._parse("/tasks", answer, Task.parse), service_id=sid)
 
+    async def _leader_checks(self) -> None:
+        """Beside the work loop, not in it: while the old leader is gone a manager's requests
+        hang (its engine forwards them to the leader), and the node events of the election
+        must not wait behind them."""
+        while True:
+            await asyncio.sleep(self.config.leader_s)
+            if self.state.manager and not self.state.sole_manager:
+                await self.check_leadership()
+
+    async def check_leadership(self) -> None:
+        """Reads the managers (`/nodes?filters={"role":["manager"]}`, a few objects) with a
+        short timeout. Leadership can move without a node event, and a leader cut off from
+        the other managers keeps its event stream while its engine still calls it the leader
+        for tens of seconds (with the others unreachable), then hangs or answers "the swarm
+        does not have a leader". A change re-reads all nodes through the work loop; a failure
+        on the leader's instance withholds the cluster families (SwarmState.cluster_reporter,
+        which also wants a reachable quorum of managers), so two instances publish them at
+        once for a few seconds at most."""
+        started = self._nodes_read
+        try:
+            answer = await self.client.get(
+                "/nodes", {"filters": json.dumps({"role": ["manager"]})}, timeout_s=self.config.leader_timeout_s
+            )
+            managers = {n.id: n for n in self._parse("/nodes", answer, Node.parse)}
+            if self.state.local_node_id not in managers:
+                raise DockerError("/nodes", "unexpected_answer", "the local node is not among the managers")
+        except DockerError as exc:
+            # A follower has nothing to withhold; a newer read of all nodes overrides this.
+            if self._local_leader() and self._nodes_read == started:
+                if self.state.leadership_confirmed:
+                    log.warning("the engine does not confirm the leadership", extra={"problem": str(exc)})
+                self.state.confirm_leadership(False)
+                self._notify()
+            return
+        known = {n.id: n for n in self.state.nodes.values() if n.role == "manager"}
+        if managers != known or not self.state.leadership_confirmed:
+            # Leadership or reachability moved, or the engine answers again: the work loop
+            # re-reads all nodes (and, if this instance becomes the reporter, everything).
+            self._dirty.nodes = True
+            self._wake.set()
+
     async def full_reload(self, reason: str) -> None:
-        """Read everything, then swap it in at once (a failure leaves the last state whole)."""
+        """Read everything, then swap it in at once (a failure leaves the last state whole).
+        The periodic reload of a manager that is not the reporter leaves out services and
+        tasks (see `apply`)."""
         info = SwarmInfo.parse(await self.client.get("/info"))
         services: list[Service] = []
         tasks: list[Task] = []
         nodes: list[Node] = []
+        cluster = info.manager and (reason != "periodic" or self.state.cluster_reporter)
         if info.manager:
             nodes = self._parse("/nodes", await self.client.get("/nodes"), Node.parse)
+        if cluster:
             services = self._parse("/services", await self.client.get("/services", {"status": "true"}), Service.parse)
             tasks = self._parse("/tasks", await self.client.get("/tasks"), Task.parse)
         answer = await self.client.get("/containers/json", {"filters": TASK_LABEL_FILTER})
@@ -258,9 +344,12 @@ class Syncer:
         state = self.state
         state.local_node_id, state.manager = info.node_id, info.manager
         state.set_nodes(nodes)
-        state.set_services(services)
-        state.set_tasks(tasks)
+        if cluster or not info.manager:
+            state.set_services(services)
+            state.set_tasks(tasks)
         state.set_containers(containers)
+        state.confirm_leadership(info.manager)
+        self._nodes_read += 1
         state.mark_loaded()
         self.stats.resyncs[reason] += 1
         self.stats.last_sync = self.clock()

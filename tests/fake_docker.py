@@ -90,6 +90,7 @@ def node(
     availability: str = "active",
     role: str = "manager",
     leader: bool = False,
+    reachability: str = "reachable",
     labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     raw: dict[str, Any] = {
@@ -103,7 +104,7 @@ def node(
         "Status": {"State": state},
     }
     if role == "manager":
-        raw["ManagerStatus"] = {"Leader": leader, "Reachability": "reachable", "Addr": "10.0.0.1:2377"}
+        raw["ManagerStatus"] = {"Leader": leader, "Reachability": reachability, "Addr": "10.0.0.1:2377"}
     return raw
 
 
@@ -134,7 +135,11 @@ class FakeDocker:
         self.containers: dict[str, dict[str, Any]] = {}
         self.requests: Counter[str] = Counter()
         self.methods: Counter[str] = Counter()
+        self.queries: list[tuple[str, Any]] = []  # (path, filters) of every request
         self.garbage: dict[str, bytes] = {}  # path -> body served with status 200
+        self.failing: dict[str, tuple[int, str]] = {}  # path -> (status, message), as the engine's errors
+        self.hanging: set[str] = set()  # paths answered only after 60 s (an engine that hangs)
+        self.hanging_filter: str | None = None  # ... or only the requests with this filter key
         self._subscribers: list[asyncio.Queue[bytes | None]] = []
         self._runner: web.AppRunner | None = None
 
@@ -185,13 +190,28 @@ class FakeDocker:
             return web.json_response({"message": "read-only fake"}, status=403)
         if path in self.garbage:
             return web.Response(body=self.garbage[path], content_type="application/json")
+        if path in self.hanging:
+            await asyncio.sleep(60)
+        if self.hanging_filter is not None and self.hanging_filter in json.loads(request.query.get("filters", "{}")):
+            await asyncio.sleep(60)
+        if path in self.failing:
+            status, message = self.failing[path]
+            return web.json_response({"message": message}, status=status)
         filters = json.loads(request.query.get("filters", "{}"))
+        self.queries.append((path, filters))
         if path == "/events":
             return await self._events(request)
         if path == "/info":
             return web.json_response(self.info)
         if path == "/nodes":
-            return web.json_response(list(self.nodes.values()))
+            ids, roles = filters.get("id"), filters.get("role")
+            return web.json_response(
+                [
+                    n
+                    for n in self.nodes.values()
+                    if (not ids or n["ID"] in ids) and (not roles or n["Spec"]["Role"] in roles)
+                ]
+            )
         if path == "/services":
             ids = filters.get("id")
             return web.json_response([s for s in self.services.values() if not ids or s["ID"] in ids])

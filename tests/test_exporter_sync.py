@@ -382,3 +382,181 @@ async def test_a_task_ended_after_its_container_was_unhealthy_counts_as_unhealth
     await h.expect("swarm_service_task_restarts_total", 1.0, service="web", reason="unhealthy")
     assert h.value("swarm_service_task_restarts_total", service="web", reason="completed") == 0.0
     assert h.value("swarm_task_container_health", task_id="t1") is None
+
+
+# What a manager cut off from the others answers once it has given up the leadership.
+NO_LEADER = (
+    500,
+    "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers "
+    "are online. Make sure more than half of the managers are online.",
+)
+LEADER_CHECKS = SyncConfig(
+    resync_s=3600,
+    tasks_s=3600,
+    leader_s=0.05,
+    leader_timeout_s=0.3,
+    backoff_min_s=0.05,
+    backoff_max_s=0.2,
+    debounce_s=0.01,
+)
+
+
+def _cluster_samples(text: bytes) -> list[str]:
+    return sorted(
+        {k[0] for k in samples(text) if k[0].startswith(("swarm_service_", "swarm_task_info", "swarm_node_"))}
+    )
+
+
+def _three_managers(fake: FakeDocker, leader: str = "n1", unreachable: tuple[str, ...] = ()) -> None:
+    for i in (1, 2, 3):
+        nid = f"n{i}"
+        reach = "unreachable" if nid in unreachable else "reachable"
+        fake.nodes[nid] = node(nid, f"node-{i}", leader=nid == leader, reachability=reach)
+
+
+async def _partitioned_leader_withholds(h: Harness) -> None:
+    """Reporter first; the caller then cuts n1 off (no event comes); it must stop reporting."""
+    await h.expect("swarm_exporter_cluster_reporter", 0.0, node_id="n1")
+    text = h.scrape()
+    assert _cluster_samples(text) == []
+    assert value(text, "swarm_task_container_health", task_id="t1", health="healthy") == 1.0
+    assert value(text, "swarm_exporter_docker_connected") == 1.0
+
+
+@pytest.mark.parametrize("engine", ["no leader", "still the leader, others unreachable", "hangs"])
+async def test_a_leader_cut_off_from_the_other_managers_stops_publishing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, engine: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="swarm_exporter")
+    async for h in _harness(tmp_path, LEADER_CHECKS):
+        _three_managers(h.fake)
+        h.fake.services["s1"] = service("s1", "web", 1)
+        h.fake.containers["c1"] = container("c1", "t1", "web", 1, "healthy")
+        await connected(h)
+        assert h.value("swarm_exporter_cluster_reporter", node_id="n1") == 1.0
+        # Cut off: the event stream stays open and no node event comes. The engine first
+        # keeps calling itself the leader with the other managers unreachable, then hangs or
+        # answers that the swarm has no leader (the others elect one of theirs meanwhile).
+        if engine == "no leader":
+            h.fake.failing["/nodes"] = NO_LEADER
+        elif engine == "hangs":
+            h.fake.hanging.add("/nodes")
+        else:
+            _three_managers(h.fake, unreachable=("n2", "n3"))
+        await _partitioned_leader_withholds(h)
+        # The partition heals with n2 leading: the nodes are re-read, still not the reporter.
+        h.fake.failing.clear()
+        h.fake.hanging.clear()
+        _three_managers(h.fake, leader="n2")
+        await h.until(lambda: h.exporter.state.nodes["n2"].leader)  # noqa: B023 (awaited here)
+        assert h.exporter.state.leadership_confirmed
+        assert h.value("swarm_exporter_cluster_reporter") == 0.0
+        # Leadership comes back with no node event (a transfer): within the leader interval.
+        _three_managers(h.fake, leader="n1")
+        await h.expect("swarm_exporter_cluster_reporter", 1.0)
+        assert h.value("swarm_node_leader", node_id="n1") == 1.0
+        assert h.value("swarm_node_leader", node_id="n2") == 0.0
+        assert h.value("swarm_service_info", service="web") == 1.0
+    messages = [r.getMessage() for r in caplog.records]
+    if engine != "still the leader, others unreachable":
+        assert messages.count("the engine does not confirm the leadership") == 1
+    assert messages.count("not publishing the cluster families") == 1
+    assert messages.count("publishing the cluster families: this node is the leader") == 1
+
+
+async def test_daemon_gone_withholds_the_cluster_families_when_another_manager_can_lead(h: Harness) -> None:
+    # The only manager keeps serving its last state while its daemon is gone (see
+    # test_daemon_gone_then_back_keeps_serving_with_staleness); with other managers one of
+    # them may lead meanwhile, so the last state would count twice.
+    _three_managers(h.fake)
+    h.fake.services["s1"] = service("s1", "web", 1)
+    h.fake.containers["c1"] = container("c1", "t1", "web", 1, "healthy")
+    await connected(h)
+    assert h.value("swarm_exporter_cluster_reporter") == 1.0
+    await h.fake.stop()
+    await h.expect("swarm_exporter_docker_connected", 0.0)
+    text = h.scrape()
+    assert value(text, "swarm_exporter_cluster_reporter") == 0.0
+    assert _cluster_samples(text) == []
+    assert value(text, "swarm_task_container_health", task_id="t1", health="healthy") == 1.0
+    await h.fake.start()
+    await h.expect("swarm_exporter_cluster_reporter", 1.0)
+    assert h.value("swarm_service_info", service="web") == 1.0
+
+
+async def test_a_leader_with_one_manager_down_of_three_still_reports(h: Harness) -> None:
+    _three_managers(h.fake, unreachable=("n3",))
+    h.fake.nodes["n3"]["Status"]["State"] = "down"
+    await connected(h)
+    assert h.value("swarm_exporter_cluster_reporter") == 1.0
+    assert h.value("swarm_node_state", node_id="n3", state="down") == 1.0
+
+
+async def test_the_leader_check_reads_only_the_managers(tmp_path: Path) -> None:
+    async for h in _harness(tmp_path, LEADER_CHECKS):
+        _three_managers(h.fake)
+        h.fake.nodes["w1"] = node("w1", "worker-1", role="worker")
+        await connected(h)
+        before = len(h.fake.queries)
+        await asyncio.sleep(0.3)
+        checks = [filters for path, filters in h.fake.queries[before:] if path == "/nodes"]
+        assert len(checks) >= 3
+        assert all(filters == {"role": ["manager"]} for filters in checks)
+        assert h.value("swarm_exporter_cluster_reporter") == 1.0
+    worker = tmp_path / "worker"
+    worker.mkdir()
+    async for h in _harness(worker, LEADER_CHECKS):
+        h.fake.info = {"Swarm": {"NodeID": "w1", "ControlAvailable": False}}
+        await connected(h)
+        await asyncio.sleep(0.2)
+        assert h.fake.requests["/nodes"] == 0
+
+
+async def test_a_hanging_leader_check_does_not_delay_the_election_events(tmp_path: Path) -> None:
+    # While the old leader is gone a follower's requests hang (its engine forwards them to
+    # the dead leader); the node events of the election must still be handled at once.
+    slow_checks = SyncConfig(
+        resync_s=3600, tasks_s=3600, leader_s=0.05, leader_timeout_s=30, backoff_min_s=0.05, debounce_s=0.01
+    )
+    async for h in _harness(tmp_path, slow_checks):
+        _three_managers(h.fake, leader="n2")
+        await connected(h)
+        h.fake.hanging_filter = "role"
+        await asyncio.sleep(0.2)  # a check is in flight and hangs
+        _three_managers(h.fake, leader="n1", unreachable=("n2",))
+        h.fake.emit("node", "update", "n1")
+        await h.expect("swarm_exporter_cluster_reporter", 1.0, timeout=1.0)
+
+
+async def test_a_follower_does_not_follow_services_and_tasks_and_reloads_when_it_takes_over(tmp_path: Path) -> None:
+    # A follower's reads are forwarded to the leader (load there; they hang while the
+    # leader is gone): it keeps only nodes and its containers current.
+    config = SyncConfig(
+        resync_s=3600, tasks_s=0.05, leader_s=0.05, leader_timeout_s=0.3, backoff_min_s=0.05, debounce_s=0.01
+    )
+    async for h in _harness(tmp_path, config):
+        _three_managers(h.fake, leader="n2")
+        h.fake.services["s1"] = service("s1", "web", 1)
+        h.fake.tasks["t1"] = task("t1", "s1", 1)
+        await connected(h)
+        await asyncio.sleep(0.3)
+        assert h.fake.requests["/tasks"] == h.fake.requests["/services"] == 1  # the start only
+        h.fake.emit("service", "update", "s1")
+        await asyncio.sleep(0.2)
+        assert h.fake.requests["/tasks"] == h.fake.requests["/services"] == 1
+        # Meanwhile, unseen: a new service, and the first one's task failed and was replaced.
+        h.fake.services["s2"] = service("s2", "api", 1)
+        h.fake.tasks["t1"] = task("t1", "s1", 1, state="failed", desired="shutdown", exit_code=1)
+        h.fake.tasks["t2"] = task("t2", "s1", 1)
+        # Leadership moves here: the first scrape that reports the cluster is already fresh.
+        _three_managers(h.fake, leader="n1", unreachable=("n2",))
+        h.fake.emit("node", "update", "n2")
+        await h.expect("swarm_exporter_cluster_reporter", 1.0)
+        text = h.scrape()
+        assert value(text, "swarm_service_info", service="api") == 1.0
+        assert value(text, "swarm_service_task_restarts_total", service="web", reason="nonzero_exit") == 1.0
+        assert value(text, "swarm_exporter_resyncs_total", reason="takeover") == 1.0
+        # From now on it follows them.
+        before = h.fake.requests["/tasks"]
+        await asyncio.sleep(0.3)
+        assert h.fake.requests["/tasks"] > before
