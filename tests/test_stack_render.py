@@ -286,7 +286,7 @@ def test_traefik_entry_points_ping_and_metrics_agree_with_the_stack(demo: dict) 
     assert traefik["ports"][0]["target"] == entry["web"]
     # ping and /metrics on the `traefik` entry point (their default), where Prometheus scrapes
     # and the health check asks.
-    assert flags["ping"] == flags["metrics.prometheus"] == "true"
+    assert flags["ping"] == flags["metrics.prometheus"] == flags["metrics.prometheus.addRoutersLabels"] == "true"
     assert "ping.entryPoint" not in flags and "metrics.prometheus.entryPoint" not in flags
     labels = traefik["deploy"]["labels"]
     assert labels == {
