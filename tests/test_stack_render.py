@@ -355,3 +355,22 @@ def test_several_nodes_get_an_edge_per_node(tmp_path: Path) -> None:
 def test_the_demo_needs_the_socket_proxy() -> None:
     with pytest.raises(ValueError, match="do not omit socket-proxy with --demo"):
         render_demo("swarm-slo/demo:test", StackConfig(omit=frozenset({"socket-proxy"})))
+
+
+def test_deploy_with_the_demo_and_without_the_socket_proxy_stops_before_deploying(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stack.deploy
+
+    def no_deploy(*args: object, **kwargs: object) -> None:
+        raise AssertionError("deployed although the demo cannot work")
+
+    monkeypatch.setattr(stack.deploy, "deploy", no_deploy)
+    out = tmp_path / "stack.yml"
+    result = CliRunner().invoke(
+        cli,
+        ["stack", "deploy", "--bundle", str(bundle), "--out", str(out), "--demo", "--omit", "socket-proxy"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "do not omit socket-proxy with --demo" in result.stderr
+    assert not (tmp_path / "demo.yml").exists()
