@@ -465,6 +465,14 @@ def stack_deploy_cmd(
     from stack.render import DEMO_STACK, render_demo
 
     _, config = _render_stack(ctx, bundle_dir, out_file, name, images, omit, rehearse)
+    demo_file = Path(out_file).parent / "demo.yml"
+    if demo:
+        # Before anything is deployed: a demo that cannot work stops here (exit 2).
+        try:
+            demo_file.write_text(render_demo(config.images.demo, config), encoding="utf-8")
+        except ValueError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(EXIT_INPUT)
     grafana_secret = f"{name}-grafana-admin-password"
     secret_files = {grafana_secret: Path(grafana_admin_password_file)} if grafana_admin_password_file else {}
     progress = (lambda m: click.echo(f"deploy: {m}", err=True)) if output == "text" else (lambda m: None)
@@ -479,8 +487,6 @@ def stack_deploy_cmd(
         )
         results = [result]
         if demo:
-            demo_file = Path(out_file).parent / "demo.yml"
-            demo_file.write_text(render_demo(config.images.demo, config), encoding="utf-8")
             results.append(deploy(demo_file, DEMO_STACK, timeout=timeout, progress=progress))
     except DeployError as e:
         if output == "json":

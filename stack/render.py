@@ -43,6 +43,8 @@ class Images:
     # Filebeat OSS from its Go module). 7.12.1 is the last Filebeat that ships to OpenSearch.
     opensearch: str = "opensearchproject/opensearch:2.19.6"
     filebeat: str = "docker.elastic.co/beats/filebeat-oss:7.12.1"
+    # The demo shop's edge (render_demo; stack/build-images: from its Go module).
+    traefik: str = "traefik:v3.7.13"
     # Ours, built by stack/build-image (tagged by a hash of its sources); no public registry yet.
     exporter: str = f"swarm-slo/exporter:{__version__}"
     demo: str = f"swarm-slo/demo:{__version__}"  # the demo shop (stack/demo/build-image)
@@ -333,8 +335,15 @@ DEMO_STACK = "shop"  # the example SLOs' `stack`
 
 def render_demo(image: str, config: StackConfig | None = None, web_port: int = 8080, load_rate: float = 5) -> str:
     """The demo shop's stack file (stack/demo/): deployed as the stack `shop` on the monitoring
-    stack's network, so Prometheus scrapes it and its traces reach the Collector."""
+    stack's network, so Prometheus scrapes it and its traces reach the Collector. Traefik is its
+    edge: it publishes `web_port` for the web, routes the web's calls to the api, and finds both
+    through the monitoring stack's read-only Docker API proxy (its node-local socket volume)."""
     config = config or StackConfig()
+    if "socket-proxy" in config.omit:
+        raise ValueError(
+            "the demo's Traefik finds its routes through the monitoring stack's socket-proxy: "
+            "do not omit socket-proxy with --demo"
+        )
     return (
         _env()
         .get_template("demo.yml.j2")
@@ -344,8 +353,12 @@ def render_demo(image: str, config: StackConfig | None = None, web_port: int = 8
             monitoring=config.name,
             network=config.network,
             image=image,
+            traefik_image=config.images.traefik,
             web_port=web_port,
             web_replicas=1 if config.single_node else 2,
             load_rate=load_rate,
+            docker_api_volume=f"{config.name}_docker-api",
+            docker_api_socket=config.docker_api_socket,
+            docker_api_dir=os.path.dirname(config.docker_api_socket),
         )
     )
