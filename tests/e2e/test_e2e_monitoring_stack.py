@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +30,7 @@ import pytest
 import yaml
 
 from dashboards.queries import metric_names, panel_queries
+from stack.render import StackConfig
 from tests.conftest import EXAMPLES
 from tests.e2e.monitoring import (
     DEMO,
@@ -188,6 +190,47 @@ EXPECTED_PAGES = {
 }
 
 
+def _seconds(text: str) -> float:
+    """`slo build --explain`'s and Prometheus' durations: 51.8s, 4m19s, 1h, 30s."""
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?", text)
+    assert m and text, f"not a duration: {text!r}"
+    h, mins, secs = m.groups()
+    return int(h or 0) * 3600 + int(mins or 0) * 60 + float(secs or 0)
+
+
+def _group_wait(bundle: Path, receiver: str) -> str:
+    """The group_wait of the route that notifies this receiver, in the bundle's routing tree."""
+
+    def walk(route: dict[str, Any], inherited: str) -> str | None:
+        wait = route.get("group_wait", inherited)
+        if route.get("receiver") == receiver and route is not tree:
+            return str(wait)
+        return next((w for child in route.get("routes", []) if (w := walk(child, wait))), None)
+
+    tree = yaml.safe_load((bundle / "alertmanager" / "alertmanager.yml").read_text())["route"]
+    found = walk(tree, tree.get("group_wait", "30s"))
+    assert found, f"no route to {receiver}"
+    return found
+
+
+def _page_bound_s(bundle: Path, receiver: str, service: str, slo_name: str) -> float:
+    """When the SLO's fast page must reach its receiver at 100% errors: the Workbook's time to
+    fire (`slo build --explain`, with a full long window of good traffic before: a young
+    stack's shorter history only fires sooner), plus a scrape, a rule evaluation and the
+    route's group_wait (the stack's Prometheus config and the bundle's routing tree)."""
+    with tempfile.TemporaryDirectory() as out:
+        explained = json.loads(slo("build", str(EXAMPLES), "--explain", "--output", "json", "--out", out).stdout)
+    (unit,) = [u for u in explained["explain"] if u["service"] == service and u["slo"] == slo_name]
+    (tier,) = [t for t in unit["tiers"] if t["alert"] == PAGE_FAST]
+    config = StackConfig()
+    return (
+        _seconds(tier["time_to_fire_at_100_percent_errors"])
+        + _seconds(config.scrape_interval)
+        + _seconds(config.evaluation_interval)
+        + _seconds(_group_wait(bundle, receiver))
+    )
+
+
 def _try_set_faults(service: str, faults: dict[str, Any]) -> bool:
     """set_faults, False while the new task's server is not up yet."""
     try:
@@ -224,6 +267,18 @@ def test_faults_page_the_owning_team_once_and_resolve(deployed: Deployed) -> Non
         timeout=180,
         interval=5,
     )
+    # The worker seen running by two rule evaluations (1m apart) and its replica alert inactive:
+    # an evaluation that saw it not yet started at the deploy would leave the alert pending, and
+    # the scale-down below would fire it early, measuring the deploy instead of the fault.
+    eventually(
+        "the worker seen running for two evaluations, its replica alert inactive",
+        lambda: (
+            query(f'min_over_time(swarm_service_replicas_running{{service="{DEMO}_worker"}}[2m]) >= 1')
+            and not query('ALERTS{alertname="SwarmServiceReplicasMissing"}')
+        ),
+        timeout=300,
+        interval=5,
+    )
     pages_before = {_key(n) for n in notifications() if n["receiver"].endswith("-page")}
     assert not pages_before & EXPECTED_PAGES, f"paging before any fault: {pages_before}"
     start = time.time()
@@ -244,6 +299,10 @@ def test_faults_page_the_owning_team_once_and_resolve(deployed: Deployed) -> Non
         first = eventually("the three pages at their teams' receivers", fired, timeout=600, interval=5)
         for key in sorted(EXPECTED_PAGES):
             _report(f"page {key[1]} {key[2]}/{key[3] or '-'} after the fault", first[key] - start)
+        api_page = first[("checkout-page", PAGE_FAST, "api", "availability")] - start
+        bound = _page_bound_s(deployed.bundle, "checkout-page", "api", "availability")
+        print(f"api availability page: {api_page:.1f} s, bound {bound:.1f} s")
+        assert api_page <= bound, f"the api page took {api_page:.1f} s, more than the Workbook's {bound:.1f} s"
     finally:
         for service in ("api", "web"):
             set_faults(service, {})
