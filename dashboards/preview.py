@@ -22,6 +22,7 @@ from .queries import DEFAULT_VARIABLES, PanelQuery, panel_queries
 
 _COLORS = {"green": "#56a64b", "red": "#e02f44", "orange": "#ff9830", "blue": "#3274d9", "yellow": "#f2cc0c"}
 _CELL_W, _CELL_H = 0.55, 0.42  # inches per grid column / row
+_LEGEND_MAX = 6
 
 
 class Prometheus:
@@ -167,7 +168,23 @@ def _timeseries(
                 ax.axhline(threshold, color=color, linestyle="--", linewidth=1)
     ax.set_xlabel("seconds before now", color="#8e8e8e", fontsize=7)
     if ax.lines:
-        ax.legend(fontsize=6, loc="lower left", facecolor="#181b1f", labelcolor="#ccccdc", edgecolor="#2c3235")
+        # A Swarm panel can have dozens of series (a line per service and state): list the
+        # _LEGEND_MAX with the highest peaks and say how many are left out, as a legend that
+        # stays inside its panel.
+        lines = sorted(ax.lines, key=lambda line: -max((abs(y) for y in line.get_ydata()), default=0))
+        shown = lines[:_LEGEND_MAX]
+        more = len(lines) - len(shown)
+        legend = ax.legend(
+            handles=shown,
+            title=f"top {len(shown)} of {len(lines)} series" if more else None,
+            title_fontsize=6,
+            fontsize=6,
+            loc="lower left",
+            facecolor="#181b1f",
+            labelcolor="#ccccdc",
+            edgecolor="#2c3235",
+        )
+        legend.get_title().set_color("#8e8e8e")
 
 
 def _legend(q: PanelQuery, labels: Mapping[str, str] | None = None) -> str:
