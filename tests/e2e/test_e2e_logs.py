@@ -255,14 +255,13 @@ def test_json_lines_from_a_container_are_searchable_within_bounded_time(log_stor
         by_status = {"bool": {"filter": [{"term": {"trace.id": trace_id}}, {"term": {"json.status": "201"}}]}}
         statuses = _request(f"{log_store.url}/logs-*/_search", {"size": 0, "query": by_status})
         assert statuses["hits"]["total"]["value"] == 1
-        plain = _request(
-            f"{log_store.url}/logs-*/_search",
-            {
-                "query": {
-                    "bool": {"filter": [{"term": {"container.name": name}}, {"match_phrase": {"message": "plain"}}]}
-                }
-            },
-        )["hits"]["hits"]
+        # Printed after the JSON lines, so possibly in a later batch: polled within the same bound.
+        by_plain = {"bool": {"filter": [{"term": {"container.name": name}}, {"match_phrase": {"message": "plain"}}]}}
+        deadline = time.monotonic() + SEARCHABLE_WITHIN
+        while not (plain := _request(f"{log_store.url}/logs-*/_search", {"query": by_plain})["hits"]["hits"]):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
         assert [h["_source"]["message"] for h in plain] == [f"plain {trace_id}"]
         assert "json" not in plain[0]["_source"]
         # Printed 2 s after the start: Filebeat's watcher knows the container by then.
