@@ -166,6 +166,7 @@ class Prometheus:
     rule_files: list[Path]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    job: str = "e2e-app"  # the scrape job's name (the rules' SLI selectors name it)
 
     @property
     def url(self) -> str:
@@ -189,7 +190,7 @@ class Prometheus:
                     "evaluation_interval": f"{EVALUATION_INTERVAL_S}s",
                 },
                 "rule_files": [str(p) for p in self.rule_files],
-                "scrape_configs": [{"job_name": "e2e-app", "static_configs": [{"targets": [self.scrape_target]}]}],
+                "scrape_configs": [{"job_name": self.job, "static_configs": [{"targets": [self.scrape_target]}]}],
             },
             indent=2,
         )

@@ -7,7 +7,6 @@ no other Swarm alert is ever pending or firing. (`-s` prints the measured delay.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -20,29 +19,12 @@ from alerts import naming
 from slo.bundle import build, write
 from slo.compile.rules import CompileOptions
 from tests.conftest import EXAMPLES, ROOT, prometheus_binary
-from tests.e2e.prom_stack import EVALUATION_INTERVAL_S, SCRAPE_INTERVAL_S, Prometheus, free_port
+from tests.e2e.prom_stack import EVALUATION_INTERVAL_S, Prometheus, free_port
 from tests.fake_docker import FakeDocker, container, service, task
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SHOP = {"sapi": ("shop_api", 2), "sweb": ("shop_web", 1), "swork": ("shop_worker", 1)}
-
-
-class ExporterPrometheus(Prometheus):
-    def config(self) -> str:
-        return json.dumps(
-            {
-                "global": {
-                    "scrape_interval": f"{SCRAPE_INTERVAL_S}s",
-                    "scrape_timeout": f"{SCRAPE_INTERVAL_S}s",
-                    "evaluation_interval": f"{EVALUATION_INTERVAL_S}s",
-                },
-                "rule_files": [str(p) for p in self.rule_files],
-                "scrape_configs": [
-                    {"job_name": naming.EXPORTER_JOB, "static_configs": [{"targets": [self.scrape_target]}]}
-                ],
-            }
-        )
 
 
 def _swarm_alerts(prom: Prometheus) -> list[dict[str, Any]]:
@@ -78,7 +60,7 @@ async def test_scale_to_zero_pages_the_owning_team_and_nothing_else(tmp_path: Pa
         sys.executable, "-m", "exporter.cli", "--listen", f"127.0.0.1:{port}", env=env, cwd=ROOT,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    prom = ExporterPrometheus(prometheus_binary(), tmp_path / "prom", f"127.0.0.1:{port}", rule_files)
+    prom = Prometheus(prometheus_binary(), tmp_path / "prom", f"127.0.0.1:{port}", rule_files, job=naming.EXPORTER_JOB)
     try:
         await asyncio.to_thread(prom.start)
         worker = 'swarm_service_replicas_running{service="shop_worker"}'
