@@ -54,6 +54,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="full task re-list, for tasks on other nodes (default 30)",
     )
     p.add_argument(
+        "--status-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="cluster reporter: read the services' task counts and re-list the tasks of those that moved (default 5)",
+    )
+    p.add_argument(
         "--leader-interval",
         type=float,
         default=5.0,
@@ -83,7 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     setup_logging(args.log_level)
     config = Config(
-        sync=SyncConfig(resync_s=args.resync_interval, tasks_s=args.tasks_interval, leader_s=args.leader_interval)
+        sync=SyncConfig(
+            resync_s=args.resync_interval,
+            tasks_s=args.tasks_interval,
+            status_s=args.status_interval,
+            leader_s=args.leader_interval,
+        )
     )
     host, port = args.listen
     log.info("listening", extra={"address": f"{host}:{port}", "docker_host": config.docker_host or "default"})

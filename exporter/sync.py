@@ -5,8 +5,10 @@ backoff and a full reload after every reconnect.
 The Engine API has no task events: a service event, or an event of a local task container,
 re-lists that service's tasks now and a few times in the next seconds (the orchestrator
 creates and moves tasks after the service object changes, and the agent reports a container's
-end to the manager after the container event), and a slow full task re-list catches tasks
-that changed on other nodes.
+end to the manager after the container event). Tasks on other nodes change without any event
+here: the reporter reads the services' task counts (`GET /services?status=true`, no task
+objects) every few seconds and re-lists the tasks of a service whose counts moved, and a slow
+full task re-list catches the rest (a task replaced between two reads).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ T = TypeVar("T")
 class SyncConfig:
     resync_s: float = 300.0  # full reload
     tasks_s: float = 30.0  # full task re-list (tasks on other nodes have no events here)
+    status_s: float = 5.0  # reporter: services' task counts; a service whose counts moved is re-listed
     leader_s: float = 5.0  # managers: is the local node (still) the leader, with a quorum? A small request.
     leader_timeout_s: float = 5.0  # no answer in time: leadership not confirmed
     backoff_min_s: float = 0.5
@@ -57,12 +60,21 @@ class _Dirty:
     full: bool = False
     all_tasks: bool = False
     nodes: bool = False
+    statuses: bool = False
     services: set[str] = field(default_factory=set)
     service_tasks: set[str] = field(default_factory=set)
     containers: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.full or self.all_tasks or self.nodes or self.services or self.service_tasks or self.containers)
+        return bool(
+            self.full
+            or self.all_tasks
+            or self.nodes
+            or self.statuses
+            or self.services
+            or self.service_tasks
+            or self.containers
+        )
 
 
 class _StreamClosed(Exception):
@@ -148,6 +160,7 @@ class Syncer:
                 group.create_task(self._read(events))
                 group.create_task(self._work())
                 group.create_task(self._tick(self.config.tasks_s, "all_tasks"))
+                group.create_task(self._tick(self.config.status_s, "statuses"))
                 group.create_task(self._tick(self.config.resync_s, "full"))
                 group.create_task(self._leader_checks())
         finally:
@@ -267,6 +280,8 @@ class Syncer:
         if manager and not reporter and self.state.cluster_reporter:
             await self.full_reload("takeover")
             return
+        if follow and d.statuses and not d.all_tasks:
+            d.service_tasks |= await self._moved_services()
         if follow:
             for sid in sorted(d.services):
                 answer = await self.client.get("/services", {"filters": json.dumps({"id": [sid]}), "status": "true"})
@@ -283,6 +298,15 @@ class Syncer:
                     continue
                 answer = await self.client.get("/tasks", {"filters": json.dumps({"service": [sid]})})
                 self.state.set_tasks(self._parse("/tasks", answer, Task.parse), service_id=sid)
+
+    async def _moved_services(self) -> set[str]:
+        """Reads all services with the engine's task counts and keeps them; returns the IDs
+        whose counts moved (their tasks changed, maybe on another node) or that are new."""
+        answer = await self.client.get("/services", {"status": "true"})
+        fresh = self._parse("/services", answer, Service.parse)
+        counts = {sid: (s.engine_running, s.engine_desired) for sid, s in self.state.services.items()}
+        self.state.set_services(fresh)
+        return {s.id for s in fresh if counts.get(s.id) != (s.engine_running, s.engine_desired)}
 
     async def _leader_checks(self) -> None:
         """Beside the work loop, not in it: while the old leader is gone a manager's requests

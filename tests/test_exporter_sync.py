@@ -19,7 +19,7 @@ from exporter.sync import SyncConfig
 from tests.fake_docker import FakeDocker, container, node, service, task
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-FAST = SyncConfig(resync_s=3600, tasks_s=3600, backoff_min_s=0.05, backoff_max_s=0.2, debounce_s=0.01)
+FAST = SyncConfig(resync_s=3600, tasks_s=3600, status_s=3600, backoff_min_s=0.05, backoff_max_s=0.2, debounce_s=0.01)
 
 
 def samples(text: bytes) -> Samples:
@@ -245,6 +245,29 @@ async def test_missed_events_are_healed_by_the_periodic_relists(tmp_path: Path) 
         h.fake.services["s2"] = service("s2", "lost", 1)  # an event the daemon never sent
         await h.expect("swarm_service_info", 1.0, service="lost")
         assert (h.value("swarm_exporter_resyncs_total", reason="periodic") or 0) >= 1
+
+
+async def test_a_task_that_ends_on_another_node_shows_at_the_next_count_read(tmp_path: Path) -> None:
+    """No event reaches this engine when a task on another node ends: the services' task
+    counts (read every status_s) moved, so that service's tasks are re-listed, long before
+    the full task re-list."""
+    config = SyncConfig(resync_s=3600, tasks_s=3600, status_s=0.2, debounce_s=0.01)
+    async for h in _harness(tmp_path, config):
+        h.fake.services |= {
+            "s1": service("s1", "api", 2, running=2, desired=2),
+            "s2": service("s2", "web", 1, running=1, desired=1),
+        }
+        h.fake.tasks |= {"t1": task("t1", "s1", 1), "t2": task("t2", "s1", 2, "n2"), "t3": task("t3", "s2", 1)}
+        h.fake.nodes["n2"] = node("n2", "node-2", role="worker")
+        await connected(h)
+        await h.expect("swarm_service_replicas_running", 2.0, service="api")
+        h.fake.queries.clear()
+        h.fake.tasks["t2"] = task("t2", "s1", 2, "n2", state="failed", desired="shutdown", exit_code=137)
+        h.fake.services["s1"] = service("s1", "api", 2, running=1, desired=2)
+        await h.expect("swarm_service_replicas_running", 1.0, service="api")
+        assert h.value("swarm_service_engine_tasks_running", service="api") == 1.0
+        task_reads = [filters for path, filters in h.fake.queries if path == "/tasks"]
+        assert task_reads and all(filters == {"service": ["s1"]} for filters in task_reads)
 
 
 async def test_event_stream_cut_reconnects_and_reloads(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
