@@ -47,7 +47,7 @@ T = TypeVar("T")
 class SyncConfig:
     resync_s: float = 300.0  # full reload
     tasks_s: float = 30.0  # full task re-list (tasks on other nodes have no events here)
-    status_s: float = 5.0  # reporter: services' task counts; a service whose counts moved is re-listed
+    status_s: float = 5.0  # reporter: services' task counts, re-list the services that moved (0: off)
     leader_s: float = 5.0  # managers: is the local node (still) the leader, with a quorum? A small request.
     leader_timeout_s: float = 5.0  # no answer in time: leadership not confirmed
     backoff_min_s: float = 0.5
@@ -160,7 +160,8 @@ class Syncer:
                 group.create_task(self._read(events))
                 group.create_task(self._work())
                 group.create_task(self._tick(self.config.tasks_s, "all_tasks"))
-                group.create_task(self._tick(self.config.status_s, "statuses"))
+                if self.config.status_s > 0:
+                    group.create_task(self._tick(self.config.status_s, "statuses"))
                 group.create_task(self._tick(self.config.resync_s, "full"))
                 group.create_task(self._leader_checks())
         finally:

@@ -236,6 +236,8 @@ class FakeDocker:
         try:
             while (line := await q.get()) is not None:
                 await resp.write(line)
+        except ConnectionResetError:  # the client went away (aiohttp's reset errors derive from it)
+            pass
         finally:
             self._subscribers.remove(q)
         return resp

@@ -202,8 +202,9 @@ def _assert_cluster_once(scrapes: dict[str, Scrape], leader: DindNode, nodes: in
 def test_cluster_families_come_from_the_leader_only(cluster: Cluster) -> None:
     swarm = cluster.swarm
     leader = swarm.leader()
-    # Tasks that started on other nodes after the reporter's last full task re-list show at
-    # the next one (every 30 s): no event tells the leader's engine about them.
+    # Tasks that started on other nodes show when the reporter's read of the services' task
+    # counts (every 5 s) finds them moved, or at its next full task re-list (30 s): no event
+    # tells the leader's engine about them.
     want = {(f"{STACK}_exporter", "desired"): 3.0, (f"{STACK}_exporter", "running"): 3.0}
     # Swarm holds a task in `starting` until its container is healthy: the failing node's
     # probe task is not running.
@@ -260,19 +261,18 @@ def _kill_probe(node: DindNode, reporter: DindNode) -> tuple[float, float]:
 
 def test_task_changes_reach_the_reporter(cluster: Cluster) -> None:
     """A task container killed on the leader's node reaches the reporter through a local
-    container event (within seconds); one killed on another node only at the reporter's next
-    full task re-list (the Engine API has no task events, and container events stay on their
-    node), so within --tasks-interval (30 s). The node's own instance drops it at once."""
+    container event (within seconds). One killed on another node sends no event there (the
+    Engine API has no task events, and container events stay on their node): the reporter
+    sees it when its read of the services' task counts (every 5 s) finds the running count
+    moved, or at the latest at its next full task re-list (--tasks-interval, 30 s). The
+    node's own instance drops it at once."""
     swarm = cluster.swarm
     leader = swarm.leader()
     other = next(n for n in swarm.nodes if n is not leader and n is not cluster.failing)
     # The other node first: the re-lists that follow a local event (0.3, 1 and 3 s later)
     # would also catch a change made meanwhile on another node.
     local, remote = _kill_probe(other, leader)
-    print(
-        f"task killed on {other.name}: its own instance {local:.1f} s, "
-        f"the reporter on {leader.name} {remote:.1f} s (next full task re-list)"
-    )
+    print(f"task killed on {other.name}: its own instance {local:.1f} s, the reporter on {leader.name} {remote:.1f} s")
     assert remote < 30.0 + 5.0
     local, remote = _kill_probe(leader, leader)
     print(f"task killed on the leader's node: its instance {local:.1f} s, the reporter (same) {remote:.1f} s")
