@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from slo.errors import InputError, InputErrors
-from slo.load import Converted, LoadedService, locate
+from slo.load import Converted, LoadedService
 from slo.yamlpos import Document, read_documents
 
 from . import versions
+from .locate import locate
 from .spec import WEEKDAYS, OnCall, Receiver, minutes
 
 __all__ = ["LoadedOnCall", "load_oncall"]

@@ -196,14 +196,14 @@ def sloth_service_docs(s: int, first_slo: int, count: int) -> dict[str, dict[str
     """Sloth prometheus/v1 documents of service_doc(s, first_slo, count), one per period
     (Sloth's period is per run, not per SLO): period -> document. Each of our SLO objectives
     is one Sloth SLO with the same objective, SLI and alert windows."""
-    spec = ServiceSpec.model_validate(service_doc(s, first_slo, count))
+    spec = ServiceSpec.parse(service_doc(s, first_slo, count))
     by_period: dict[str, list[dict[str, object]]] = {}
     for slo in spec.slos:
         many = len(slo.objectives) > 1
         for obj in slo.objectives:
             sli = slo.sli
             if obj.threshold is not None:
-                sli = sli.model_copy(update={"threshold": obj.threshold})
+                sli = sli.replace(threshold=obj.threshold)
             budget = (Decimal(100) - obj.target) / Decimal(100)
             error_query, total_query = _sloth_queries(spec, slo, sli, budget)
             tiers = slo.alerting.tiers

@@ -572,8 +572,9 @@ def schema_cmd(oncall: bool) -> None:
 
 
 def json_schema() -> dict[str, Any]:
-    schema = ServiceSpec.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    from .model import json_schema as model_schema
+
+    schema = model_schema(ServiceSpec)
     schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/slo-v1.json"
     schema["title"] = "swarm-slo SLO file (swarm-slo/v1)"
     return schema

@@ -38,7 +38,7 @@ def check_buckets(services: list[LoadedService], prometheus: str, timeout: float
             thresholds: list[tuple[Path, Decimal]] = [(("slos", i, "sli", "threshold"), sli.bound())]
             for j, obj in enumerate(slo.objectives):
                 if obj.threshold is not None:
-                    bound = sli.model_copy(update={"threshold": obj.threshold}).bound()
+                    bound = sli.replace(threshold=obj.threshold).bound()
                     thresholds.append((("slos", i, "objectives", j, "threshold"), bound))
             metric, matchers = sli.histogram_series(ctx)
             sel = promql.vector_selector(f"{metric}_bucket", matchers)

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import difflib
 import os
-import types
-import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
+from . import model
 from .errors import InputError, InputErrors, Warning_
-from .spec import ServiceSpec, SLOSpec
+from .spec import ServiceSpec
 from .yamlpos import Document, Path, format_path, read_documents
 
-__all__ = ["Converted", "LoadedService", "discover", "load_paths", "locate"]
+__all__ = ["Converted", "LoadedService", "discover", "error_at", "load_paths", "located"]
 
 SUFFIXES = (".yaml", ".yml")
 _LATENCY_KINDS = ("latency", "traefik-latency", "prometheus-client-latency", "otel-http-latency")
@@ -51,7 +48,7 @@ class LoadedService:
         """A located error about this service, found after loading (live checks)."""
         if self.converted is None:
             return InputError(self.file, self.line, 1, format_path(path), message)
-        return _err(self.converted, path, message)
+        return error_at(self.converted, path, message)
 
 
 def discover(paths: Sequence[str]) -> tuple[list[str], list[InputError]]:
@@ -103,7 +100,7 @@ def _convert(docs: list[Document]) -> tuple[list[Converted], list[InputError]]:
     for doc in docs:
         data = doc.data
         if not isinstance(data, dict):
-            errors.append(doc.error((), f"expected a mapping at the top of the document, got {_kind(data)}"))
+            errors.append(doc.error((), f"expected a mapping at the top of the document, got {model.describe(data)}"))
         elif sloth.recognizes(data):
             conv, errs = sloth.convert(doc)
             out.extend(conv)
@@ -116,155 +113,30 @@ def _convert(docs: list[Document]) -> tuple[list[Converted], list[InputError]]:
     return out + conv, errors + errs
 
 
-_TYPE_NAMES = {
-    "string_type": "a string",
-    "dict_type": "a mapping",
-    "list_type": "a list",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "decimal_type": "a number",
-    "decimal_parsing": "a number",
-    "bool_type": "true or false",
-    "model_type": "a mapping",
-}
-
-
-def _kind(value: object) -> str:
-    names = {
-        list: "a list",
-        dict: "a mapping",
-        str: "a string",
-        bool: "true/false",
-        type(None): "nothing",
-    }
-    if type(value) in names:
-        return names[type(value)]
-    return (
-        f"the number {value}"
-        if isinstance(value, int | float) or type(value).__name__ == "Decimal"
-        else type(value).__name__
-    )
-
-
 def validate(conv: Converted) -> tuple[ServiceSpec | None, list[InputError]]:
-    try:
-        spec = ServiceSpec.model_validate(conv.data)
-    except ValidationError as exc:
-        return None, [_locate(conv, err) for err in exc.errors(include_url=False)]
+    spec, issues = model.validate(ServiceSpec, conv.data)
+    if spec is None:
+        return None, [located(conv, issue) for issue in issues]
     return spec, _semantic_checks(spec, conv)
 
 
-def _locate(conv: Converted, err: Any, model: type[BaseModel] = ServiceSpec) -> InputError:
-    """One pydantic error as a located error; `model` is the document's root model (for hints)."""
-    path = _data_path(conv.data, err["loc"])
-    kind = err["type"]
-    msg = err["msg"].removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        key = path[-1]
-        allowed = _fields_at(model, err["loc"][:-1])
-        hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-        msg = f"unknown field {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-        if allowed:
-            msg += f" (expected one of: {', '.join(allowed)})"
-        return _err(conv, path, msg, key=True)
-    if kind == "missing":
+def located(conv: Converted, issue: model.Issue) -> InputError:
+    """An issue of `slo.model` at the line the user wrote."""
+    path, msg = issue.path, issue.message
+    if issue.kind == "unknown":
+        hint = difflib.get_close_matches(str(path[-1]), issue.expected, n=1, cutoff=0.6)
+        msg += (f"; did you mean {hint[0]!r}?" if hint else "") + f" (expected one of: {', '.join(issue.expected)})"
+        return error_at(conv, path, msg, key=True)
+    if issue.kind == "missing":
         # Located at the mapping that lacks the field; the field path names the field.
-        return _err(conv, path[:-1], f"missing required field {err['loc'][-1]!r}", field_path=path)
-    if kind in _TYPE_NAMES:
-        msg = f"expected {_TYPE_NAMES[kind]}, got {_kind(err.get('input'))}"
-    elif path and path[-1] == "target" and kind in ("less_than", "greater_than"):
-        msg = f"an objective is a percent between 0 and 100, exclusive; got {err.get('input')}"
-    elif kind == "union_tag_not_found":
-        msg = "missing `kind`: say which SLI this is (" + ", ".join(_sli_kinds()) + ")"
-    elif kind == "union_tag_invalid":
-        msg = f"unknown SLI kind {err['input'].get('kind')!r}; expected one of: " + ", ".join(_sli_kinds())
-        path = (*path, "kind")
-    return _err(conv, path, msg)
+        return error_at(conv, path[:-1], msg, field_path=path)
+    return error_at(conv, path, msg)
 
 
-locate = _locate  # shared with the on-call loader (alerts/load.py)
-
-
-def _err(conv: Converted, path: Path, msg: str, *, key: bool = False, field_path: Path | None = None) -> InputError:
+def error_at(conv: Converted, path: Path, msg: str, *, key: bool = False, field_path: Path | None = None) -> InputError:
     src = conv.origin(path)
     line, col = conv.doc.position(src, key)
     return InputError(conv.doc.file, line, col, format_path(field_path if field_path is not None else src), msg)
-
-
-def _data_path(data: Any, loc: tuple[Any, ...]) -> Path:
-    """Follow pydantic's loc through the data; skip the union tags and model names it adds.
-
-    The last element is kept even when absent from the data: it is the missing or unknown field."""
-    path: list[str | int] = []
-    cur = data
-    for i, seg in enumerate(loc):
-        if (isinstance(cur, dict) and seg in cur) or (
-            isinstance(cur, list) and isinstance(seg, int) and seg < len(cur)
-        ):
-            path.append(seg)
-            cur = cur[seg]
-        elif i == len(loc) - 1:
-            path.append(seg)
-    return tuple(path)
-
-
-def _unwrap(tp: Any) -> Any:
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    return tp
-
-
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The field names allowed at `loc`, for "did you mean" hints."""
-    tp: Any = model
-    for seg in loc:
-        tp = _unwrap(tp)
-        origin = typing.get_origin(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            field = tp.model_fields.get(str(seg))
-            if field is None:
-                return []
-            tp = field.annotation
-        elif origin in (list, tuple):
-            tp = typing.get_args(tp)[0]
-        elif origin is dict:
-            tp = typing.get_args(tp)[1]
-        elif origin in (typing.Union, types.UnionType):
-            members = [_unwrap(a) for a in typing.get_args(tp)]
-            chosen = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel) and _tag(m) == seg]
-            if not chosen:
-                models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-                if len(models) != 1:
-                    return []
-                chosen = models
-                tp = chosen[0]
-                field = tp.model_fields.get(str(seg))
-                if field is None:
-                    return []
-                tp = field.annotation
-                continue
-            tp = chosen[0]
-    tp = _unwrap(tp)
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        models = [m for m in map(_unwrap, typing.get_args(tp)) if isinstance(m, type) and issubclass(m, BaseModel)]
-        tp = models[0] if len(models) == 1 else tp
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return [f.alias or name for name, f in tp.model_fields.items() if not f.exclude]
-    return []
-
-
-def _tag(model: type[BaseModel]) -> str | None:
-    field = model.model_fields.get("kind")
-    if field is None:
-        return None
-    args = typing.get_args(field.annotation)
-    return str(args[0]) if args else None
-
-
-def _sli_kinds() -> list[str]:
-    slo_field = SLOSpec.model_fields["sli"]
-    members = typing.get_args(_unwrap(slo_field.annotation))
-    return [t for t in (_tag(_unwrap(m)) for m in members) if t]
 
 
 def _semantic_checks(spec: ServiceSpec, conv: Converted) -> list[InputError]:
@@ -273,7 +145,7 @@ def _semantic_checks(spec: ServiceSpec, conv: Converted) -> list[InputError]:
     for i, slo in enumerate(spec.slos):
         if slo.name in seen:
             errors.append(
-                _err(
+                error_at(
                     conv,
                     ("slos", i, "name"),
                     f"duplicate SLO name {slo.name!r} (also slos[{seen[slo.name]}])",
@@ -285,7 +157,7 @@ def _semantic_checks(spec: ServiceSpec, conv: Converted) -> list[InputError]:
             oname = obj.name or obj.default_name()
             if oname in names:
                 errors.append(
-                    _err(
+                    error_at(
                         conv,
                         ("slos", i, "objectives", j),
                         f"two objectives are both named {oname!r}; set `name` on one",
@@ -294,7 +166,7 @@ def _semantic_checks(spec: ServiceSpec, conv: Converted) -> list[InputError]:
             names.setdefault(oname, j)
             if obj.threshold is not None and slo.sli.kind not in _LATENCY_KINDS:
                 errors.append(
-                    _err(
+                    error_at(
                         conv,
                         ("slos", i, "objectives", j, "threshold"),
                         f"only latency SLIs take a threshold, not {slo.sli.kind!r}",
@@ -311,7 +183,7 @@ def _cross_checks(loaded: list[tuple[LoadedService, Converted]]) -> list[InputEr
         if key in first:
             other = first[key]
             errors.append(
-                _err(
+                error_at(
                     conv,
                     ("service",),
                     f"service {key[1]!r} of stack {key[0]!r} is also defined at {other.file}:{other.line}",

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import ClassVar, Literal
 
 from . import naming, promql
 from .duration import format_decimal, parse_duration_ms
+from .model import F, Model
 from .promql import Expr
 
 __all__ = ["SLI", "SLIContext", "SLIExpressions"]
@@ -37,8 +36,8 @@ class SLIExpressions:
     breakdown: tuple[str, str] | None = None
 
 
-class _Kind(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Kind(Model):
+    kind: str
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -55,7 +54,9 @@ def _events(query: str, ctx: SLIContext) -> Expr:
     return promql.aggregate("sum", promql.range_call("rate", sel, ctx.window))
 
 
-def _check_events_query(value: str) -> str:
+def _check_events_query(value: str | None) -> str | None:
+    if value is None:
+        return None
     probe = value.replace(promql.WINDOW_PLACEHOLDER, "5m")
     promql.check(probe)
     if promql.WINDOW_PLACEHOLDER not in value:
@@ -116,12 +117,28 @@ def _duration_seconds(value: str) -> Decimal:
     return Decimal(parse_duration_ms(value)) / 1000
 
 
-Matchers = Annotated[str, Field(description='label matchers, like job="api", code!="404"')]
-
-
 def _check_matchers(value: str) -> str:
     promql.parse_matchers(value)
     return value
+
+
+def _check_metric(value: str) -> str:
+    if not promql.is_metric_name(value):
+        raise ValueError(f"{value!r} is not a metric name")
+    return value
+
+
+def _check_duration(value: str) -> str:
+    parse_duration_ms(value)
+    return value
+
+
+def _check_promql(value: str) -> str:
+    promql.check(value)
+    return value
+
+
+_MATCHERS = 'label matchers, like job="api", code!="404"'
 
 
 def _fmt(template: str, ctx: SLIContext) -> str:
@@ -135,17 +152,17 @@ class RatioSLI(_Kind):
     """Bad (or good) events over total events."""
 
     kind: Literal["ratio"]
-    bad: str | None = Field(None, description="selector of bad events, or PromQL with {{window}}")
-    good: str | None = Field(None, description="selector of good events, or PromQL with {{window}}")
-    total: str = Field(description="selector of all events, or PromQL with {{window}}")
+    bad: str | None = F(
+        None, check=_check_events_query, description="selector of bad events, or PromQL with {{window}}"
+    )
+    good: str | None = F(
+        None, check=_check_events_query, description="selector of good events, or PromQL with {{window}}"
+    )
+    total: str = F(check=_check_events_query, description="selector of all events, or PromQL with {{window}}")
 
-    _check = field_validator("bad", "good", "total")(lambda v: None if v is None else _check_events_query(v))
-
-    @model_validator(mode="after")
-    def _one_of(self) -> RatioSLI:
+    def check_model(self) -> None:
         if (self.bad is None) == (self.good is None):
             raise ValueError("give exactly one of `bad` and `good`")
-        return self
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         total = _events(self.total, ctx)
@@ -159,26 +176,15 @@ class LatencySLI(_Kind):
     """ "99% of requests under 300ms" from a histogram."""
 
     kind: Literal["latency"]
-    metric: str = Field(description="histogram name without _bucket/_count, like http_request_duration_seconds")
-    selector: Matchers = ""
-    threshold: str = Field(description="latency bound, like 300ms; a bucket boundary for classic histograms")
+    metric: str = F(
+        check=_check_metric, description="histogram name without _bucket/_count, like http_request_duration_seconds"
+    )
+    selector: str = F("", check=_check_matchers, description=_MATCHERS)
+    threshold: str = F(
+        check=_check_duration, description="latency bound, like 300ms; a bucket boundary for classic histograms"
+    )
     histogram: Literal["classic", "native"] = "classic"
     unit: Literal["seconds", "milliseconds"] = "seconds"
-
-    _check_sel = field_validator("selector")(_check_matchers)
-
-    @field_validator("metric")
-    @classmethod
-    def _metric_name(cls, v: str) -> str:
-        if not promql.is_metric_name(v):
-            raise ValueError(f"{v!r} is not a metric name")
-        return v
-
-    @field_validator("threshold")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration_ms(v)
-        return v
 
     def bound(self) -> Decimal:
         seconds = _duration_seconds(self.threshold)
@@ -196,15 +202,9 @@ class ThresholdSLI(_Kind):
     """Good time: a gauge expression compared with a value at every evaluation."""
 
     kind: Literal["threshold"]
-    expr: str = Field(description="instant-vector PromQL; every series counts")
-    op: Comparison = Field(description="comparison that holds when things are good")
+    expr: str = F(check=_check_promql, description="instant-vector PromQL; every series counts")
+    op: Comparison = F(description="comparison that holds when things are good")
     value: Decimal
-
-    @field_validator("expr")
-    @classmethod
-    def _expr(cls, v: str) -> str:
-        promql.check(v)
-        return v
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         return _threshold(promql.raw(self.expr), self.op, self.value)
@@ -213,13 +213,12 @@ class ThresholdSLI(_Kind):
 # --- built-in templates --------------------------------------------------------
 
 
+_SUBSTITUTED = "matchers for the service's series; {service} and {stack} are substituted"
+
+
 class _HTTPErrors(_Kind):
-    selector: Matchers = Field(
-        'job="{service}"',
-        description="matchers for the service's series; {service} and {stack} are substituted",
-    )
-    error_codes: str = Field("5..", description="regular expression of status codes that count as errors")
-    _check_sel = field_validator("selector")(_check_matchers)
+    selector: str = F('job="{service}"', check=_check_matchers, description=_SUBSTITUTED)
+    error_codes: str = F("5..", description="regular expression of status codes that count as errors")
 
     _metric: ClassVar[str]
     _code_label: ClassVar[str]
@@ -239,21 +238,11 @@ class _HTTPErrors(_Kind):
 
 
 class _HTTPLatency(_Kind):
-    selector: Matchers = Field(
-        'job="{service}"',
-        description="matchers for the service's series; {service} and {stack} are substituted",
-    )
-    threshold: str = Field(description="latency bound, like 300ms")
+    selector: str = F('job="{service}"', check=_check_matchers, description=_SUBSTITUTED)
+    threshold: str = F(check=_check_duration, description="latency bound, like 300ms")
     histogram: Literal["classic", "native"] = "classic"
 
     _metric: ClassVar[str]
-    _check_sel = field_validator("selector")(_check_matchers)
-
-    @field_validator("threshold")
-    @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration_ms(v)
-        return v
 
     def bound(self) -> Decimal:
         return _duration_seconds(self.threshold)
@@ -270,8 +259,8 @@ class TraefikErrors(_HTTPErrors):
     """Traefik's per-service request counter (traefik_service_requests_total)."""
 
     kind: Literal["traefik-errors"]
-    selector: Matchers = Field(
-        'service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label"
+    selector: str = F(
+        'service=~"{stack}[-_]{service}@.*"', check=_check_matchers, description="matchers on Traefik's `service` label"
     )
     _metric: ClassVar[str] = "traefik_service_requests_total"
     _code_label: ClassVar[str] = "code"
@@ -281,8 +270,8 @@ class TraefikLatency(_HTTPLatency):
     """Traefik's per-service request duration histogram."""
 
     kind: Literal["traefik-latency"]
-    selector: Matchers = Field(
-        'service=~"{stack}[-_]{service}@.*"', description="matchers on Traefik's `service` label"
+    selector: str = F(
+        'service=~"{stack}[-_]{service}@.*"', check=_check_matchers, description="matchers on Traefik's `service` label"
     )
     _metric: ClassVar[str] = "traefik_service_request_duration_seconds"
 
@@ -326,8 +315,8 @@ class CAdvisorCPU(_Kind):
     """CPU of each task of a Swarm service under a share of its limit (cAdvisor)."""
 
     kind: Literal["cadvisor-cpu"]
-    selector: Matchers = Field(_SWARM_SERVICE, description="matchers for the service's containers")
-    below: Decimal = Field(Decimal("0.8"), gt=0, description="good while usage/limit is below this")
+    selector: str = F(_SWARM_SERVICE, check=_check_matchers, description="matchers for the service's containers")
+    below: Decimal = F(Decimal("0.8"), gt=0, description="good while usage/limit is below this")
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         m = promql.parse_matchers(_fmt(self.selector, ctx))
@@ -352,8 +341,8 @@ class CAdvisorMemory(_Kind):
     """Working-set memory of each task of a Swarm service under a share of its limit."""
 
     kind: Literal["cadvisor-memory"]
-    selector: Matchers = Field(_SWARM_SERVICE, description="matchers for the service's containers")
-    below: Decimal = Field(Decimal("0.9"), gt=0, description="good while working set/limit is below this")
+    selector: str = F(_SWARM_SERVICE, check=_check_matchers, description="matchers for the service's containers")
+    below: Decimal = F(Decimal("0.9"), gt=0, description="good while working set/limit is below this")
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         m = promql.parse_matchers(_fmt(self.selector, ctx))
@@ -374,8 +363,8 @@ class NodeDisk(_Kind):
     """Free disk space above a share of the file system (node-exporter)."""
 
     kind: Literal["node-disk"]
-    selector: Matchers = Field('mountpoint="/"', description="matchers for node_filesystem_* series")
-    free_above: Decimal = Field(Decimal("0.1"), gt=0, lt=1, description="good while avail/size is above this")
+    selector: str = F('mountpoint="/"', check=_check_matchers, description="matchers for node_filesystem_* series")
+    free_above: Decimal = F(Decimal("0.1"), gt=0, lt=1, description="good while avail/size is above this")
 
     def expressions(self, ctx: SLIContext) -> SLIExpressions:
         m = promql.parse_matchers(_fmt(self.selector, ctx))
@@ -391,8 +380,9 @@ class SwarmReplicas(_Kind):
     """Running replicas at least the desired count (our Swarm exporter)."""
 
     kind: Literal["swarm-replicas"]
-    selector: Matchers = Field(
+    selector: str = F(
         f'{naming.SWARM_LABEL_SERVICE}="{{stack}}_{{service}}"',
+        check=_check_matchers,
         description="matchers for the exporter's service series",
     )
 
@@ -411,8 +401,9 @@ class SwarmTaskHealth(_Kind):
     node's own engine). Good time per container: healthy, starting or without a check."""
 
     kind: Literal["swarm-task-health"]
-    selector: Matchers = Field(
+    selector: str = F(
         f'{naming.SWARM_LABEL_SERVICE}="{{stack}}_{{service}}"',
+        check=_check_matchers,
         description="matchers for the exporter's task series",
     )
 
@@ -426,7 +417,7 @@ class SwarmTaskHealth(_Kind):
         )
 
 
-SLI = Annotated[
+SLI = (
     RatioSLI
     | LatencySLI
     | ThresholdSLI
@@ -440,6 +431,5 @@ SLI = Annotated[
     | CAdvisorMemory
     | NodeDisk
     | SwarmReplicas
-    | SwarmTaskHealth,
-    Field(discriminator="kind"),
-]
+    | SwarmTaskHealth
+)

@@ -1,4 +1,4 @@
-"""The SLO file model (`swarm-slo/v1`): one file per service, validated by pydantic.
+"""The SLO file model (`swarm-slo/v1`): one file per service, validated by `slo.model`.
 
 Positions are not part of the model: `load` maps each validation error back to the
 YAML node it came from.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from typing import Any, ClassVar, Literal
 
 from . import naming
 from .duration import format_decimal, parse_duration_ms
+from .model import F, Model
 from .sli import SLI
 from .windows import TIER_IDS
 
@@ -22,10 +21,6 @@ __all__ = ["SPEC_VERSION", "Alerting", "Objective", "SLOSpec", "ServiceSpec"]
 SPEC_VERSION = "swarm-slo/v1"
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _name(v: str) -> str:
@@ -51,63 +46,64 @@ def _duration(v: str) -> str:
     return v
 
 
-def _objective(v: object) -> object:
-    # "objectives: [99.9]" is shorthand for "objectives: [{target: 99.9}]".
-    if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
-        return {"target": v}
-    if not isinstance(v, dict):
-        raise ValueError(f"expected a percent like 99.9, or a mapping like {{target: 99.9}}; got {v!r}")
-    return v
-
-
-class Objective(_Model):
-    target: Decimal = Field(gt=0, lt=100, description="percent of good events (or good time), like 99.9")
-    name: str | None = Field(
-        None, description="names the objective when an SLO has several; default p<target>, like p99"
+class Objective(Model):
+    target: Decimal = F(
+        gt=0,
+        lt=100,
+        description="percent of good events (or good time), like 99.9",
+        bounds_message="an objective is a percent between 0 and 100, exclusive; got {value}",
     )
-    threshold: str | None = Field(None, description="latency SLIs: overrides the SLI's threshold, like 1s")
+    name: str | None = F(
+        None, check=_name, description="names the objective when an SLO has several; default p<target>, like p99"
+    )
+    threshold: str | None = F(None, check=_duration, description="latency SLIs: overrides the SLI's threshold, like 1s")
 
-    _n = field_validator("name")(lambda v: None if v is None else _name(v))
-    _t = field_validator("threshold")(lambda v: None if v is None else _duration(v))
+    schema_alternatives: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100, "description": "shorthand for {target: N}"},
+    )
+
+    @classmethod
+    def coerce(cls, data: Any) -> Any:
+        # "objectives: [99.9]" is shorthand for "objectives: [{target: 99.9}]".
+        if isinstance(data, int | float | Decimal) and not isinstance(data, bool):
+            return {"target": data}
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a percent like 99.9, or a mapping like {{target: 99.9}}; got {data!r}")
+        return data
 
     def default_name(self) -> str:
         return "p" + format_decimal(self.target)
 
 
-class SeverityOverrides(_Model):
-    labels: dict[str, str] = Field(default_factory=dict, description="extra labels on alerts of this severity")
-    annotations: dict[str, str] = Field(
-        default_factory=dict, description="extra annotations on alerts of this severity"
+class SeverityOverrides(Model):
+    labels: dict[str, str] = F(
+        default_factory=dict, check=_check_labels, description="extra labels on alerts of this severity"
     )
+    annotations: dict[str, str] = F(default_factory=dict, description="extra annotations on alerts of this severity")
 
-    _l = field_validator("labels")(_check_labels)
 
-
-class Alerting(_Model):
-    tiers: dict[Literal[TIER_IDS], bool] = Field(  # type: ignore[valid-type]
+class Alerting(Model):
+    tiers: dict[Literal[TIER_IDS], bool] = F(  # type: ignore[valid-type]
         default_factory=dict, description="turn burn-rate tiers on (true) or off (false)"
     )
-    labels: dict[str, str] = Field(default_factory=dict, description="extra labels on every alert")
-    annotations: dict[str, str] = Field(default_factory=dict, description="extra annotations on every alert")
-    page: SeverityOverrides = Field(
+    labels: dict[str, str] = F(default_factory=dict, check=_check_labels, description="extra labels on every alert")
+    annotations: dict[str, str] = F(default_factory=dict, description="extra annotations on every alert")
+    page: SeverityOverrides = F(
         default_factory=SeverityOverrides, description="labels and annotations for page alerts only"
     )
-    ticket: SeverityOverrides = Field(
+    ticket: SeverityOverrides = F(
         default_factory=SeverityOverrides,
         description="labels and annotations for ticket alerts only (incl. SLI-missing and budget-exhausted)",
     )
-    runbook_url: str | None = Field(None, description="replaces the generated runbook link")
-    min_events: int | None = Field(
+    runbook_url: str | None = F(None, description="replaces the generated runbook link")
+    min_events: int | None = F(
         None,
         ge=1,
         description="low-traffic guard: burn-rate alerts need this many events in the long window",
     )
-    no_data: bool = Field(True, description="alert when the SLI's series are absent")
-    no_data_for: str = Field("10m", description="how long the SLI must be absent before alerting")
-    budget_exhausted: bool = Field(True, description="alert when the period's error budget is spent")
-
-    _l = field_validator("labels")(_check_labels)
-    _d = field_validator("no_data_for")(_duration)
+    no_data: bool = F(True, description="alert when the SLI's series are absent")
+    no_data_for: str = F("10m", check=_duration, description="how long the SLI must be absent before alerting")
+    budget_exhausted: bool = F(True, description="alert when the period's error budget is spent")
 
 
 def _period(v: str) -> str:
@@ -117,26 +113,20 @@ def _period(v: str) -> str:
     return v
 
 
-class SLOSpec(_Model):
-    name: str = Field(description="unique within the service")
+class SLOSpec(Model):
+    name: str = F(check=_name, description="unique within the service")
     description: str = ""
-    objectives: list[Annotated[Objective, BeforeValidator(_objective)]] = Field(min_length=1)
-    period: str = Field("30d", description="rolling window, whole days: 30d, 28d, 7d")
+    objectives: list[Objective] = F(min_length=1, description="one or more, like [99.9] or [{target: 99, name: p99}]")
+    period: str = F("30d", check=_period, description="rolling window, whole days: 30d, 28d, 7d")
     budgeting: Literal["occurrences", "timeslices"] = "occurrences"
     sli: SLI
-    alerting: Alerting = Alerting()
-
-    _n = field_validator("name")(_name)
-    _p = field_validator("period")(_period)
+    alerting: Alerting = F(default_factory=Alerting)
 
 
-class ServiceSpec(_Model):
-    version: Literal["swarm-slo/v1"] = Field("swarm-slo/v1", description="file format version")
-    service: str = Field(description="Swarm service name, without the stack prefix")
-    stack: str = Field(description="Swarm stack (namespace) the service belongs to")
-    team: str = Field(description="owning team; alerts route on it")
-    labels: dict[str, str] = Field(default_factory=dict, description="extra labels on every rule")
-    slos: list[SLOSpec] = Field(min_length=1)
-
-    _n = field_validator("service", "stack", "team")(_name)
-    _l = field_validator("labels")(_check_labels)
+class ServiceSpec(Model):
+    version: Literal["swarm-slo/v1"] = F("swarm-slo/v1", description="file format version")
+    service: str = F(check=_name, description="Swarm service name, without the stack prefix")
+    stack: str = F(check=_name, description="Swarm stack (namespace) the service belongs to")
+    team: str = F(check=_name, description="owning team; alerts route on it")
+    labels: dict[str, str] = F(default_factory=dict, check=_check_labels, description="extra labels on every rule")
+    slos: list[SLOSpec] = F(min_length=1)

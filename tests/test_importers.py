@@ -398,7 +398,7 @@ def test_openslo_prometheus_sli_compiles(openslo_examples: Path, name: str, tmp_
     slo.write_text(_GREAT_SLO)
     assert prove([openslo_examples / name, slo], tmp_path / "build", promtool) == 1
     (svc,) = load_paths([str(openslo_examples / name), str(slo)])
-    sli = svc.spec.slos[0].sli.model_dump()
+    sli = svc.spec.slos[0].sli.dump()
     part = "bad" if "-bad-" in name else "good"
     assert sli[part] == 'localhost_server_requests{code=~"2xx|3xx",host="*",instance="127.0.0.1:9090"}'
     assert sli["total"] == 'localhost_server_requests{code="total",host="*",instance="127.0.0.1:9090"}'
@@ -426,7 +426,7 @@ def test_openslo_translation() -> None:
     by_name = {s.name: s for s in spec.slos}
     avail = by_name["availability"]
     assert avail.period == "28d" and [str(o.target) for o in avail.objectives] == ["99.9"]
-    assert avail.sli.model_dump() == {
+    assert avail.sli.dump() == {
         "kind": "ratio",
         "bad": 'http_requests_total{job="checkout",code=~"5.."}',
         "good": None,
@@ -446,7 +446,7 @@ def test_sloth_translation() -> None:
     assert (spec.service, spec.stack, spec.team) == ("cart", "shop", "checkout")
     assert spec.labels == {"owner": "checkout", "repo": "shop/cart"}
     avail, latency = spec.slos
-    assert avail.sli.model_dump()["bad"] == ('sum(rate(http_requests_total{job="cart",code=~"(5..|429)"}[{{window}}]))')
+    assert avail.sli.dump()["bad"] == ('sum(rate(http_requests_total{job="cart",code=~"(5..|429)"}[{{window}}]))')
     assert avail.period == "30d"
     assert avail.alerting.labels == {"category": "availability", "sloth_alert_name": "CartHighErrorRate"}
     assert avail.alerting.page.labels == {"routing_key": "checkout"}  # severity: page, ours, is dropped
@@ -650,7 +650,7 @@ def test_located_warnings(
     Path("f.yaml").write_text(text)
     bundle = build(["f.yaml"], CompileOptions())
     assert [str(w) for w in bundle.warnings] == expected
-    dumped = bundle.services[0].spec.slos[0].alerting.model_dump()
+    dumped = bundle.services[0].spec.slos[0].alerting.dump()
     assert {k: dumped[k] for k in alerting} == alerting
 
 
@@ -669,4 +669,4 @@ def test_openslo_sli_in_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     )
     Path("sli.yaml").write_text(sli)
     (svc,) = load_paths(["."])
-    assert svc.spec.slos[0].sli.model_dump()["bad"] == "e"
+    assert svc.spec.slos[0].sli.dump()["bad"] == "e"

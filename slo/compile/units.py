@@ -111,7 +111,7 @@ def _unit(loaded: LoadedService, slo: SLOSpec, obj: Objective, many: bool, rate_
     svc = loaded.spec
     sli = slo.sli
     if obj.threshold is not None:
-        sli = sli.model_copy(update={"threshold": obj.threshold})
+        sli = sli.replace(threshold=obj.threshold)
     period_ms = parse_duration_ms(slo.period)
     enabled = [t for t in TIERS if slo.alerting.tiers.get(t.id, True)]
     budget = (Decimal(100) - obj.target) / Decimal(100)

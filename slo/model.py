@@ -1,0 +1,447 @@
+"""Declarative models for our file formats: typed fields in, every error at once out, and
+the JSON Schema editors read.
+
+Why not pydantic: importing it and building our models cost about 70 ms of every `slo`
+run (start-up was most of a small build: docs/reports/*-build-speed.md). These models
+validate the plain data PyYAML gives (str, int, Decimal, bool, None, dict, list) with a few
+dozen lines per construct, and keep pydantic's behaviour where users see it: unknown keys
+are refused, all errors of a document are reported, the `kind` tag picks the SLI model.
+
+    class Objective(Model):
+        target: Decimal = F(gt=0, lt=100, description="percent of good events")
+        name: str | None = F(None, check=_name)
+
+Field types: str, bool, int, Decimal, Literal[...], X | None, list[X], dict[K, V],
+a Model, and a union of Models told apart by their `kind` literal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import operator
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Literal, Self, TypeVar
+
+__all__ = ["F", "Issue", "Model", "json_schema", "validate"]
+
+PathT = tuple[str | int, ...]
+M = TypeVar("M", bound="Model")
+_MISSING: Any = object()
+
+
+class Issue(typing.NamedTuple):
+    """One problem in the data: `path` leads to the value (or to the unknown key)."""
+
+    path: PathT
+    message: str
+    kind: Literal["value", "unknown", "missing", "tag"] = "value"
+    expected: tuple[str, ...] = ()  # unknown keys: the field names allowed there
+
+
+class _Spec:
+    __slots__ = ("bounds_message", "check", "default", "description", "factory", "ge", "gt", "lt", "min_length")
+
+    def __init__(self, default: Any = None, factory: Callable[[], Any] | None = None, description: str = "",
+                 check: Any = None, gt: Any = None, ge: Any = None, lt: Any = None, min_length: int | None = None,
+                 bounds_message: str = "") -> None:  # fmt: skip
+        self.default, self.factory, self.description, self.check = default, factory, description, check
+        self.gt, self.ge, self.lt, self.min_length = gt, ge, lt, min_length
+        self.bounds_message = bounds_message
+
+
+def F(  # reads like a type annotation's companion, as pydantic's Field
+    default: Any = _MISSING,
+    *,
+    default_factory: Callable[[], Any] | None = None,
+    description: str = "",
+    check: Callable[[Any], Any] | None = None,
+    gt: Any = None,
+    ge: Any = None,
+    lt: Any = None,
+    min_length: int | None = None,
+    bounds_message: str = "",
+) -> Any:
+    """A field: its default (none: required), bounds, and a check that raises ValueError.
+
+    `bounds_message` replaces the message of a broken gt/ge/lt bound; {value} is the value."""
+    return _Spec(default, default_factory, description, check, gt, ge, lt, min_length, bounds_message)
+
+
+class _Field(typing.NamedTuple):
+    name: str
+    type: Any
+    spec: _Spec
+
+    @property
+    def required(self) -> bool:
+        return self.spec.default is _MISSING and self.spec.factory is None
+
+    def default(self) -> Any:
+        return self.spec.factory() if self.spec.factory is not None else self.spec.default
+
+
+class Model:
+    """A frozen record whose fields are declared with annotations and `F`."""
+
+    __fields: ClassVar[dict[str, _Field] | None] = None
+
+    def __init__(self, **values: Any) -> None:
+        for f in self.fields().values():
+            object.__setattr__(self, f.name, values.pop(f.name) if f.name in values else f.default())
+        if values:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(values)}")
+
+    @classmethod
+    def fields(cls) -> dict[str, _Field]:
+        """Declared fields in declaration order, a parent's first (resolved on first use)."""
+        found = cls.__dict__.get("_Model__fields")
+        if found is None:
+            found = {}
+            for klass in reversed(cls.__mro__[:-2]):  # without Model and object
+                module = vars(sys.modules[klass.__module__])
+                # Its own annotations only (inspect.get_annotations would import inspect: 8 ms).
+                for name, hint in klass.__dict__.get("__annotations__", {}).items():  # noqa: RUF063
+                    if name.startswith("_") or "ClassVar" in str(hint):
+                        continue
+                    tp = eval(hint, module) if isinstance(hint, str) else hint  # postponed annotations
+                    spec = getattr(cls, name, _MISSING)
+                    if not isinstance(spec, _Spec):
+                        spec = _Spec(spec)
+                    found[name] = _Field(name, tp, spec)
+            cls.__fields = found
+        return found
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """`data` as this model; ValueError listing the issues when it is not one."""
+        obj, issues = validate(cls, data)
+        if obj is None:
+            raise ValueError("; ".join(f"{'.'.join(map(str, i.path)) or '(top)'}: {i.message}" for i in issues))
+        return obj
+
+    @classmethod
+    def tag(cls) -> str | None:
+        """The `kind` literal of a union member."""
+        f = cls.fields().get("kind")
+        return str(typing.get_args(f.type)[0]) if f and typing.get_origin(f.type) is Literal else None
+
+    @classmethod
+    def coerce(cls, data: Any) -> Any:
+        """Shorthand forms: turn `data` into a mapping, or raise ValueError."""
+        return data
+
+    def check_model(self) -> None:
+        """Cross-field rules; raise ValueError. Runs when every field is valid."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def replace(self, **update: Any) -> Self:
+        values = {name: getattr(self, name) for name in self.fields()}
+        return type(self)(**(values | update))
+
+    def dump(self) -> dict[str, Any]:
+        return {name: _dump(getattr(self, name)) for name in self.fields()}
+
+    def _key(self) -> tuple[Any, ...]:
+        return (type(self), *(_frozen(getattr(self, n)) for n in self.fields()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.fields())})"
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.dump()
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+# --- validation ----------------------------------------------------------------
+
+
+def describe(value: object) -> str:
+    """How an error names the value it got."""
+    names = {list: "a list", dict: "a mapping", str: "a string", bool: "true/false", type(None): "nothing"}
+    if type(value) in names:
+        return names[type(value)]
+    if isinstance(value, int | float | Decimal):
+        return f"the number {value}"
+    return type(value).__name__
+
+
+class _Invalid(Exception):
+    pass
+
+
+def validate(model: type[M], data: Any) -> tuple[M | None, list[Issue]]:
+    """`data` as an instance of `model`, or None and every issue found."""
+    issues: list[Issue] = []
+    try:
+        return _value(model, data, (), issues), issues
+    except _Invalid:
+        return None, issues
+
+
+def _value(tp: Any, data: Any, path: PathT, issues: list[Issue]) -> Any:
+    """Convert or raise _Invalid after recording why."""
+    origin = typing.get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, Model):
+        return _model(tp, data, path, issues)
+    if origin in (types.UnionType, typing.Union):
+        members = typing.get_args(tp)
+        if type(None) in members:
+            if data is None:
+                return None
+            rest = [m for m in members if m is not type(None)]
+            return _value(_union(rest), data, path, issues)
+        return _tagged(members, data, path, issues)
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        if data in choices and type(data) is type(choices[0]):
+            return data
+        return _fail(issues, path, f"expected one of: {', '.join(map(str, choices))}; got {data!r}")
+    if origin is list:
+        if not isinstance(data, list):
+            return _fail(issues, path, f"expected a list, got {describe(data)}")
+        (item,) = typing.get_args(tp)
+        return _each(((i, v) for i, v in enumerate(data)), item, path, issues, list)
+    if origin is dict:
+        if not isinstance(data, dict):
+            return _fail(issues, path, f"expected a mapping, got {describe(data)}")
+        key_tp, item = typing.get_args(tp)
+        bad = len(issues)
+        for key in data:
+            with contextlib.suppress(_Invalid):
+                _value(key_tp, key, (*path, key), issues)
+        out = _each(iter(data.items()), item, path, issues, dict)
+        if len(issues) > bad:
+            raise _Invalid
+        return out
+    return _scalar(tp, data, path, issues)
+
+
+def _union(members: list[Any]) -> Any:
+    return functools.reduce(operator.or_, members)
+
+
+def _each(items: Iterator[tuple[Any, Any]], tp: Any, path: PathT, issues: list[Issue], kind: type) -> Any:
+    out, failed = [], False
+    for key, value in items:
+        try:
+            out.append((key, _value(tp, value, (*path, key), issues)))
+        except _Invalid:
+            failed = True
+    if failed:
+        raise _Invalid
+    return [v for _, v in out] if kind is list else dict(out)
+
+
+def _scalar(tp: Any, data: Any, path: PathT, issues: list[Issue]) -> Any:
+    if tp is str:
+        if type(data) is str:
+            return data
+        return _fail(issues, path, f"expected a string, got {describe(data)}")
+    if tp is bool:
+        if type(data) is bool:
+            return data
+        return _fail(issues, path, f"expected true or false, got {describe(data)}")
+    if tp is int:
+        if isinstance(data, int | Decimal) and not isinstance(data, bool) and data == int(data):
+            return int(data)
+        return _fail(issues, path, f"expected a whole number, got {describe(data)}")
+    if tp is Decimal:
+        if isinstance(data, int | Decimal) and not isinstance(data, bool):
+            return Decimal(data)
+        if isinstance(data, float | str):  # as written: 99.9 is 99.9, not its binary neighbour
+            try:
+                return Decimal(str(data).strip())
+            except InvalidOperation:
+                pass
+        return _fail(issues, path, f"expected a number, got {describe(data)}")
+    raise TypeError(f"unsupported field type {tp!r}")
+
+
+def _fail(issues: list[Issue], path: PathT, message: str, kind: Any = "value", expected: tuple[str, ...] = ()) -> Any:
+    issues.append(Issue(path, message, kind, expected))
+    raise _Invalid
+
+
+def _tagged(members: tuple[Any, ...], data: Any, path: PathT, issues: list[Issue]) -> Any:
+    by_tag = {m.tag(): m for m in members}
+    kinds = ", ".join(by_tag)
+    if not isinstance(data, dict):
+        return _fail(issues, path, f"expected a mapping, got {describe(data)}")
+    if "kind" not in data:
+        return _fail(issues, path, f"missing `kind`: say which SLI this is ({kinds})", "tag")
+    model = by_tag.get(data["kind"]) if isinstance(data["kind"], str) else None
+    if model is None:
+        return _fail(issues, (*path, "kind"), f"unknown SLI kind {data['kind']!r}; expected one of: {kinds}", "tag")
+    return _model(model, data, path, issues)
+
+
+def _model(model: type[Model], data: Any, path: PathT, issues: list[Issue]) -> Any:
+    try:
+        data = model.coerce(data)
+    except ValueError as exc:
+        return _fail(issues, path, str(exc))
+    if not isinstance(data, dict):
+        return _fail(issues, path, f"expected a mapping, got {describe(data)}")
+    fields = model.fields()
+    values: dict[str, Any] = {}
+    failed = False
+    for f in fields.values():
+        at = (*path, f.name)
+        if f.name not in data:
+            if f.required:
+                issues.append(Issue(at, f"missing required field {f.name!r}", "missing"))
+                failed = True
+            continue
+        try:
+            values[f.name] = _field(f, data[f.name], at, issues)
+        except _Invalid:
+            failed = True
+    for key in data:
+        if key not in fields:
+            issues.append(Issue((*path, key), f"unknown field {key!r}", "unknown", tuple(fields)))
+            failed = True
+    if failed:
+        raise _Invalid
+    obj = model(**values)
+    try:
+        obj.check_model()
+    except ValueError as exc:
+        return _fail(issues, path, str(exc))
+    return obj
+
+
+def _field(f: _Field, data: Any, path: PathT, issues: list[Issue]) -> Any:
+    value = _value(f.type, data, path, issues)
+    spec = f.spec
+    if value is None:
+        return None
+    broken = ""
+    if spec.gt is not None and not value > spec.gt:
+        broken = f"must be greater than {spec.gt}; got {value}"
+    elif spec.ge is not None and not value >= spec.ge:
+        broken = f"must be at least {spec.ge}; got {value}"
+    elif spec.lt is not None and not value < spec.lt:
+        broken = f"must be less than {spec.lt}; got {value}"
+    if broken:
+        return _fail(issues, path, spec.bounds_message.format(value=value) if spec.bounds_message else broken)
+    if spec.min_length is not None and len(value) < spec.min_length:
+        return _fail(issues, path, f"give at least {spec.min_length}")
+    if spec.check is not None:
+        try:
+            value = spec.check(value)
+        except ValueError as exc:
+            return _fail(issues, path, str(exc))
+    return value
+
+
+# --- JSON Schema ---------------------------------------------------------------
+
+
+def json_schema(model: type[Model], *, title: str = "") -> dict[str, Any]:
+    """A draft 2020-12 schema: the root model inline, every other model under $defs."""
+    defs: dict[str, Any] = {}
+    root = _model_schema(model, defs)
+    root.pop("title", None)
+    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title or model.__name__, **root}
+    if defs:
+        out["$defs"] = dict(sorted(defs.items()))
+    return out
+
+
+def _model_schema(model: type[Model], defs: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for f in model.fields().values():
+        s = _type_schema(f.type, defs)
+        if f.spec.description:
+            s["description"] = f.spec.description
+        for key, bound in (("exclusiveMinimum", f.spec.gt), ("minimum", f.spec.ge), ("exclusiveMaximum", f.spec.lt)):
+            if bound is not None:
+                s[key] = _json_value(bound)
+        if f.spec.min_length is not None:
+            s["minItems"] = f.spec.min_length
+        if not f.required:
+            default = f.default()
+            if not isinstance(default, Model):
+                s["default"] = _json_value(default)
+        props[f.name] = s
+    out: dict[str, Any] = {"title": model.__name__, "type": "object", "additionalProperties": False}
+    if model.__doc__ and model.__doc__ is not Model.__doc__:
+        out["description"] = " ".join(model.__doc__.split())
+    out["properties"] = props
+    required = [f.name for f in model.fields().values() if f.required]
+    if required:
+        out["required"] = required
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):  # JSON has numbers, not decimals
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _ref(model: type[Model], defs: dict[str, Any]) -> dict[str, Any]:
+    if model.__name__ not in defs:
+        defs[model.__name__] = {}  # placeholder against recursion
+        defs[model.__name__] = _model_schema(model, defs)
+    return {"$ref": f"#/$defs/{model.__name__}"}
+
+
+def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    origin = typing.get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, Model):
+        ref = _ref(tp, defs)
+        alternatives = getattr(tp, "schema_alternatives", ())
+        return {"anyOf": [*alternatives, ref]} if alternatives else ref
+    if origin in (types.UnionType, typing.Union):
+        members = typing.get_args(tp)
+        rest = [m for m in members if m is not type(None)]
+        if len(rest) < len(members):
+            return {"anyOf": [_type_schema(_union(rest), defs), {"type": "null"}]}
+        mapping = {m.tag(): f"#/$defs/{m.__name__}" for m in members}
+        return {
+            "oneOf": [_ref(m, defs) for m in members],
+            "discriminator": {"propertyName": "kind", "mapping": mapping},
+        }
+    if origin is Literal:
+        choices = list(typing.get_args(tp))
+        return {"const": choices[0]} if len(choices) == 1 else {"enum": choices}
+    if origin is list:
+        return {"type": "array", "items": _type_schema(typing.get_args(tp)[0], defs)}
+    if origin is dict:
+        key_tp, item = typing.get_args(tp)
+        out: dict[str, Any] = {"type": "object", "additionalProperties": _type_schema(item, defs)}
+        if key_tp is not str:
+            out["propertyNames"] = _type_schema(key_tp, defs)
+        return out
+    simple = {str: "string", bool: "boolean", int: "integer", Decimal: "number"}
+    if tp in simple:
+        return {"type": simple[tp]}
+    raise TypeError(f"unsupported field type {tp!r}")
