@@ -39,6 +39,7 @@ from bench import corpus
 SLOTH_VERSION = os.environ.get("SLOTH_VERSION", "0.16.0")
 CACHE = Path(os.environ.get("SWARM_SLO_CACHE", Path.home() / ".cache" / "swarm-slo"))
 SIZES = (1, 100, 1000, 10000)
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -74,11 +75,26 @@ def sloth_binary() -> Path:
     return path
 
 
-def slo_binary() -> Path:
-    path = Path(sys.executable).parent / "slo"
-    if not path.is_file():
+def slo_binary(root: Path, install: str) -> Path:
+    """`slo` as users get it from `pip install` (a wheel in a venv of its own, with the
+    development venv's versions), or the development venv's editable install, whose import
+    hook costs every start a few milliseconds more (docs/bench.md)."""
+    dev = Path(sys.executable).parent / "slo"
+    if not dev.is_file():
         sys.exit(f"`slo` not found beside {sys.executable}: run with the project's venv python")
-    return path
+    if install == "editable":
+        return dev
+    venv = root / "wheel-venv"
+    print(f"installing swarm-slo from {REPO} into {venv} (pip install, not editable)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    freeze = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True
+    ).stdout
+    constraints = root / "constraints.txt"
+    constraints.write_text(freeze, encoding="utf-8")
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-c", str(constraints), str(REPO)], check=True)
+    return venv / "bin" / "slo"
 
 
 def child_env(root: Path) -> dict[str, str]:
@@ -235,10 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-warmup", action="store_true", help="skip the untimed first run of each tool")
     ap.add_argument("--workdir", help="scratch directory (default: a temporary one)")
     ap.add_argument("--json", help="also write the raw runs here")
+    ap.add_argument(
+        "--install",
+        choices=("wheel", "editable"),
+        default="wheel",
+        help="time a `pip install` of this checkout (default) or the development venv's editable install",
+    )
     args = ap.parse_args(argv)
-    slo, sloth = slo_binary(), sloth_binary()
     sizes = [int(s) for s in args.sizes.split(",")]
     root = Path(args.workdir or tempfile.mkdtemp(prefix="slo-bench-"))
+    slo, sloth = slo_binary(root, args.install), sloth_binary()
     global _ENV
     _ENV = child_env(root)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; load {load()}")
@@ -251,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {
             "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
             "sloth_version": SLOTH_VERSION,
+            "install": args.install,
             "results": [asdict(r) for r in results],
         }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
