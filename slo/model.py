@@ -17,13 +17,12 @@ a Model, and a union of Models told apart by their `kind` literal.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import operator
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
@@ -196,92 +195,23 @@ class _Invalid(Exception):
     pass
 
 
+# A converter checks one value and returns it converted, or records issues and raises
+# _Invalid. One is built per field type on first use: dispatching on typing constructs for
+# every value cost a third more than pydantic's validation at 1,000 SLOs.
+_Converter = Callable[[Any, PathT, list[Issue]], Any]
+
+
 def validate(model: type[M], data: Any) -> tuple[M | None, list[Issue]]:
     """`data` as an instance of `model`, or None and every issue found."""
     issues: list[Issue] = []
     try:
-        return _value(model, data, (), issues), issues
+        return _converter(typing.cast(Any, model))(data, (), issues), issues
     except _Invalid:
         return None, issues
 
 
-def _value(tp: Any, data: Any, path: PathT, issues: list[Issue]) -> Any:
-    """Convert or raise _Invalid after recording why."""
-    origin = typing.get_origin(tp)
-    if isinstance(tp, type) and issubclass(tp, Model):
-        return _model(tp, data, path, issues)
-    if origin in (types.UnionType, typing.Union):
-        members = typing.get_args(tp)
-        if type(None) in members:
-            if data is None:
-                return None
-            rest = [m for m in members if m is not type(None)]
-            return _value(_union(rest), data, path, issues)
-        return _tagged(members, data, path, issues)
-    if origin is Literal:
-        choices = typing.get_args(tp)
-        if data in choices and type(data) is type(choices[0]):
-            return data
-        return _fail(issues, path, f"expected one of: {', '.join(map(str, choices))}; got {data!r}")
-    if origin is list:
-        if not isinstance(data, list):
-            return _fail(issues, path, f"expected a list, got {describe(data)}")
-        (item,) = typing.get_args(tp)
-        return _each(((i, v) for i, v in enumerate(data)), item, path, issues, list)
-    if origin is dict:
-        if not isinstance(data, dict):
-            return _fail(issues, path, f"expected a mapping, got {describe(data)}")
-        key_tp, item = typing.get_args(tp)
-        bad = len(issues)
-        for key in data:
-            with contextlib.suppress(_Invalid):
-                _value(key_tp, key, (*path, key), issues)
-        out = _each(iter(data.items()), item, path, issues, dict)
-        if len(issues) > bad:
-            raise _Invalid
-        return out
-    return _scalar(tp, data, path, issues)
-
-
 def _union(members: list[Any]) -> Any:
     return functools.reduce(operator.or_, members)
-
-
-def _each(items: Iterator[tuple[Any, Any]], tp: Any, path: PathT, issues: list[Issue], kind: type) -> Any:
-    out, failed = [], False
-    for key, value in items:
-        try:
-            out.append((key, _value(tp, value, (*path, key), issues)))
-        except _Invalid:
-            failed = True
-    if failed:
-        raise _Invalid
-    return [v for _, v in out] if kind is list else dict(out)
-
-
-def _scalar(tp: Any, data: Any, path: PathT, issues: list[Issue]) -> Any:
-    if tp is str:
-        if type(data) is str:
-            return data
-        return _fail(issues, path, f"expected a string, got {describe(data)}")
-    if tp is bool:
-        if type(data) is bool:
-            return data
-        return _fail(issues, path, f"expected true or false, got {describe(data)}")
-    if tp is int:
-        if isinstance(data, int | Decimal) and not isinstance(data, bool) and data == int(data):
-            return int(data)
-        return _fail(issues, path, f"expected a whole number, got {describe(data)}")
-    if tp is Decimal:
-        if isinstance(data, int | Decimal) and not isinstance(data, bool):
-            return Decimal(data)
-        if isinstance(data, float | str):  # as written: 99.9 is 99.9, not its binary neighbour
-            try:
-                return Decimal(str(data).strip())
-            except InvalidOperation:
-                pass
-        return _fail(issues, path, f"expected a number, got {describe(data)}")
-    raise TypeError(f"unsupported field type {tp!r}")
 
 
 def _fail(issues: list[Issue], path: PathT, message: str, kind: Any = "value", expected: tuple[str, ...] = ()) -> Any:
@@ -289,76 +219,207 @@ def _fail(issues: list[Issue], path: PathT, message: str, kind: Any = "value", e
     raise _Invalid
 
 
-def _tagged(members: tuple[Any, ...], data: Any, path: PathT, issues: list[Issue]) -> Any:
+@functools.cache
+def _converter(tp: Any) -> _Converter:
+    origin = typing.get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, Model):
+        return _model_converter(tp)
+    if origin in (types.UnionType, typing.Union):
+        members = typing.get_args(tp)
+        if type(None) in members:
+            inner = _converter(_union([m for m in members if m is not type(None)]))
+            return lambda data, path, issues: None if data is None else inner(data, path, issues)
+        return _tagged_converter(members)
+    if origin is Literal:
+        return _literal_converter(typing.get_args(tp))
+    if origin is list:
+        return _list_converter(_converter(typing.get_args(tp)[0]))
+    if origin is dict:
+        key_tp, item_tp = typing.get_args(tp)
+        return _dict_converter(_converter(key_tp), _converter(item_tp))
+    if tp in _SCALARS:
+        return _SCALARS[tp]
+    raise TypeError(f"unsupported field type {tp!r}")
+
+
+def _literal_converter(choices: tuple[Any, ...]) -> _Converter:
+    allowed = set(choices)
+    expected = ", ".join(map(str, choices))
+
+    def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        if type(data) is type(choices[0]) and data in allowed:
+            return data
+        return _fail(issues, path, f"expected one of: {expected}; got {data!r}")
+
+    return convert
+
+
+def _list_converter(item: _Converter) -> _Converter:
+    def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        if type(data) is not list:
+            return _fail(issues, path, f"expected a list, got {describe(data)}")
+        out, failed = [], False
+        for i, value in enumerate(data):
+            try:
+                out.append(item(value, (*path, i), issues))
+            except _Invalid:
+                failed = True
+        if failed:
+            raise _Invalid
+        return out
+
+    return convert
+
+
+def _dict_converter(key: _Converter, item: _Converter) -> _Converter:
+    def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        if type(data) is not dict:
+            return _fail(issues, path, f"expected a mapping, got {describe(data)}")
+        out, failed = {}, False
+        for k, value in data.items():
+            try:
+                key(k, (*path, k), issues)
+                out[k] = item(value, (*path, k), issues)
+            except _Invalid:
+                failed = True
+        if failed:
+            raise _Invalid
+        return out
+
+    return convert
+
+
+def _str(data: Any, path: PathT, issues: list[Issue]) -> Any:
+    if type(data) is str:
+        return data
+    return _fail(issues, path, f"expected a string, got {describe(data)}")
+
+
+def _bool(data: Any, path: PathT, issues: list[Issue]) -> Any:
+    if type(data) is bool:
+        return data
+    return _fail(issues, path, f"expected true or false, got {describe(data)}")
+
+
+def _int(data: Any, path: PathT, issues: list[Issue]) -> Any:
+    if isinstance(data, int | Decimal) and not isinstance(data, bool) and data == int(data):
+        return int(data)
+    return _fail(issues, path, f"expected a whole number, got {describe(data)}")
+
+
+def _decimal(data: Any, path: PathT, issues: list[Issue]) -> Any:
+    if isinstance(data, int | Decimal) and not isinstance(data, bool):
+        return Decimal(data)
+    if isinstance(data, float | str):  # as written: 99.9 is 99.9, not its binary neighbour
+        try:
+            return Decimal(str(data).strip())
+        except InvalidOperation:
+            pass
+    return _fail(issues, path, f"expected a number, got {describe(data)}")
+
+
+_SCALARS: dict[Any, _Converter] = {str: _str, bool: _bool, int: _int, Decimal: _decimal}
+
+
+def _tagged_converter(members: tuple[Any, ...]) -> _Converter:
     by_tag = {m.tag(): m for m in members}
     kinds = ", ".join(by_tag)
-    if not isinstance(data, dict):
-        return _fail(issues, path, f"expected a mapping, got {describe(data)}")
-    if "kind" not in data:
-        return _fail(issues, path, f"missing `kind`: say which SLI this is ({kinds})", "tag")
-    model = by_tag.get(data["kind"]) if isinstance(data["kind"], str) else None
-    if model is None:
-        return _fail(issues, (*path, "kind"), f"unknown SLI kind {data['kind']!r}; expected one of: {kinds}", "tag")
-    return _model(model, data, path, issues)
+
+    def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        if type(data) is not dict:
+            return _fail(issues, path, f"expected a mapping, got {describe(data)}")
+        if "kind" not in data:
+            return _fail(issues, path, f"missing `kind`: say which SLI this is ({kinds})", "tag")
+        tag = data["kind"]
+        model = by_tag.get(tag) if isinstance(tag, str) else None
+        if model is None:
+            return _fail(issues, (*path, "kind"), f"unknown SLI kind {tag!r}; expected one of: {kinds}", "tag")
+        return _converter(model)(data, path, issues)
+
+    return convert
 
 
-def _model(model: type[Model], data: Any, path: PathT, issues: list[Issue]) -> Any:
-    try:
-        data = model.coerce(data)
-    except ValueError as exc:
-        return _fail(issues, path, str(exc))
-    if not isinstance(data, dict):
-        return _fail(issues, path, f"expected a mapping, got {describe(data)}")
-    fields = model.fields()
-    values: dict[str, Any] = {}
-    failed = False
-    for f in fields.values():
-        at = (*path, f.name)
-        if f.name not in data:
-            if f.required:
-                issues.append(Issue(at, f"missing required field {f.name!r}", "missing"))
+def _model_converter(model: type[Model]) -> _Converter:
+    fields = [(f, f.name, _field_converter(f)) for f in model.fields().values()]
+    names = tuple(model.fields())
+    known = set(names)
+    coerce = model.coerce if "coerce" in _overrides(model) else None
+
+    def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        if coerce is not None:
+            try:
+                data = coerce(data)
+            except ValueError as exc:
+                return _fail(issues, path, str(exc))
+        if type(data) is not dict:
+            return _fail(issues, path, f"expected a mapping, got {describe(data)}")
+        values: dict[str, Any] = {}
+        failed = False
+        found = 0
+        for f, name, conv in fields:
+            if name not in data:
+                if f.required:
+                    issues.append(Issue((*path, name), f"missing required field {name!r}", "missing"))
+                    failed = True
+                else:
+                    values[name] = f.default()
+                continue
+            found += 1
+            try:
+                values[name] = conv(data[name], (*path, name), issues)
+            except _Invalid:
                 failed = True
-            continue
+        if found < len(data):
+            for key in data:
+                if key not in known:
+                    issues.append(Issue((*path, key), f"unknown field {key!r}", "unknown", names))
+                    failed = True
+        if failed:
+            raise _Invalid
+        obj = model.__new__(model)
+        obj.__dict__.update(values)
         try:
-            values[f.name] = _field(f, data[f.name], at, issues)
-        except _Invalid:
-            failed = True
-    for key in data:
-        if key not in fields:
-            issues.append(Issue((*path, key), f"unknown field {key!r}", "unknown", tuple(fields)))
-            failed = True
-    if failed:
-        raise _Invalid
-    obj = model(**values)
-    try:
-        obj.check_model()
-    except ValueError as exc:
-        return _fail(issues, path, str(exc))
-    return obj
-
-
-def _field(f: _Field, data: Any, path: PathT, issues: list[Issue]) -> Any:
-    value = _value(f.type, data, path, issues)
-    spec = f.spec
-    if value is None:
-        return None
-    broken = ""
-    if spec.gt is not None and not value > spec.gt:
-        broken = f"must be greater than {spec.gt}; got {value}"
-    elif spec.ge is not None and not value >= spec.ge:
-        broken = f"must be at least {spec.ge}; got {value}"
-    elif spec.lt is not None and not value < spec.lt:
-        broken = f"must be less than {spec.lt}; got {value}"
-    if broken:
-        return _fail(issues, path, spec.bounds_message.format(value=value) if spec.bounds_message else broken)
-    if spec.min_length is not None and len(value) < spec.min_length:
-        return _fail(issues, path, f"give at least {spec.min_length}")
-    if spec.check is not None:
-        try:
-            value = spec.check(value)
+            obj.check_model()
         except ValueError as exc:
             return _fail(issues, path, str(exc))
-    return value
+        return obj
+
+    return convert
+
+
+def _overrides(model: type[Model]) -> set[str]:
+    return {name for klass in model.__mro__ if klass is not Model for name in vars(klass)}
+
+
+def _field_converter(f: _Field) -> _Converter:
+    conv = _converter(f.type)
+    spec = f.spec
+    if spec.gt is None and spec.ge is None and spec.lt is None and spec.min_length is None and spec.check is None:
+        return conv
+
+    def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        value = conv(data, path, issues)
+        if value is None:
+            return None
+        broken = ""
+        if spec.gt is not None and not value > spec.gt:
+            broken = f"must be greater than {spec.gt}; got {value}"
+        elif spec.ge is not None and not value >= spec.ge:
+            broken = f"must be at least {spec.ge}; got {value}"
+        elif spec.lt is not None and not value < spec.lt:
+            broken = f"must be less than {spec.lt}; got {value}"
+        if broken:
+            return _fail(issues, path, spec.bounds_message.format(value=value) if spec.bounds_message else broken)
+        if spec.min_length is not None and len(value) < spec.min_length:
+            return _fail(issues, path, f"give at least {spec.min_length}")
+        if spec.check is not None:
+            try:
+                value = spec.check(value)
+            except ValueError as exc:
+                return _fail(issues, path, str(exc))
+        return value
+
+    return convert
 
 
 # --- JSON Schema ---------------------------------------------------------------
