@@ -17,6 +17,7 @@ expression first collapses copies with `max by` the labels that identify the obj
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -566,7 +567,8 @@ _INSTANCES = {"A": ("10.0.1.1:9338", "node-1", "n1"), "B": ("10.0.1.2:9338", "no
 Points = Sequence[int | None]
 
 
-def _values(points: Points) -> str:
+@functools.lru_cache(maxsize=1024)  # every service's scenario has the same timelines
+def _values(points: tuple[int | None, ...]) -> str:
     """promtool's expanding notation for one value per step (None: no sample)."""
     out: list[str] = []
     i = 0
@@ -599,10 +601,10 @@ class _Scenario:
     def add(self, metric: str, instance: str, labels: dict[str, str], points: Points) -> None:
         address, node, _ = _INSTANCES[instance]
         full = {"instance": address, "job": self.job, naming.LABEL_TARGET_NODE: node, **labels}
-        self.series.append({"series": str(promql.selector(metric, full)), "values": _values(points)})
+        self.series.append({"series": str(promql.selector(metric, full)), "values": _values(tuple(points))})
 
     def add_plain(self, metric: str, labels: dict[str, str], points: Points) -> None:
-        self.series.append({"series": str(promql.selector(metric, labels)), "values": _values(points)})
+        self.series.append({"series": str(promql.selector(metric, labels)), "values": _values(tuple(points))})
 
     def expect(self, alert: str, steps: Iterable[int], firing: Sequence[tuple[str, dict[str, str]]] = ()) -> None:
         """At each step, exactly these alerts of that name fire: (severity, labels of the series)."""
