@@ -3,26 +3,47 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from conftest import EXAMPLES
 
-from slo.cli import cli
+from slo.cli import main
 from stack.render import DEMO_STACK, SERVICES, StackConfig, render, render_demo
+
+
+class Run(NamedTuple):
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def slo(args: list[str]) -> Run:
+    """`slo ARGS` in this process: main()'s exit code and what it printed (module-scoped
+    fixtures cannot use capsys)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "build"
-    result = CliRunner().invoke(cli, ["build", str(EXAMPLES), "--out", str(out)])
+    result = slo(["build", str(EXAMPLES), "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
 
@@ -30,9 +51,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def rendered(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     stack_file = tmp_path_factory.mktemp("stack") / "stack.yml"
-    result = CliRunner().invoke(
-        cli, ["stack", "render", "--bundle", str(bundle), "--out", str(stack_file), "--output", "json"]
-    )
+    result = slo(["stack", "render", "--bundle", str(bundle), "--out", str(stack_file), "--output", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["configs"] == 19  # ..., swarm.yml, the OpenSearch and Filebeat configs
     return stack_file
@@ -108,8 +127,7 @@ def test_several_nodes_get_the_alertmanager_pair_one_per_node(bundle: Path) -> N
 
 def test_omit_leaves_out_a_service_its_configs_and_secret(bundle: Path, tmp_path: Path) -> None:
     stack_file = tmp_path / "stack.yml"
-    result = CliRunner().invoke(
-        cli,
+    result = slo(
         [
             "stack",
             "render",
@@ -149,7 +167,7 @@ def test_omit_leaves_out_a_service_its_configs_and_secret(bundle: Path, tmp_path
 )
 def test_bad_stack_options_are_clear_errors(bundle: Path, tmp_path: Path, args: list[str], message: str) -> None:
     out = tmp_path / "stack.yml"
-    result = CliRunner().invoke(cli, ["stack", "render", "--bundle", str(bundle), "--out", str(out), *args])
+    result = slo(["stack", "render", "--bundle", str(bundle), "--out", str(out), *args])
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert not out.exists()
@@ -191,7 +209,7 @@ def test_rendering_is_deterministic_and_a_changed_rule_renames_only_its_config(b
 
 
 def test_render_without_a_bundle_is_a_clear_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["stack", "render", "--bundle", str(tmp_path / "none")])
+    result = slo(["stack", "render", "--bundle", str(tmp_path / "none")])
     assert result.exit_code == 2
     assert "not a bundle (no manifest.json); run `slo build` first" in result.stderr
 
@@ -367,8 +385,7 @@ def test_deploy_with_the_demo_and_without_the_socket_proxy_stops_before_deployin
 
     monkeypatch.setattr(stack.deploy, "deploy", no_deploy)
     out = tmp_path / "stack.yml"
-    result = CliRunner().invoke(
-        cli,
+    result = slo(
         ["stack", "deploy", "--bundle", str(bundle), "--out", str(out), "--demo", "--omit", "socket-proxy"],
     )
     assert result.exit_code == 2, result.output
