@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
+from slo import model
 from slo.errors import InputError, InputErrors
-from slo.load import Converted, LoadedService
+from slo.load import Converted, LoadedService, located
 from slo.yamlpos import Document, read_documents
 
 from . import versions
-from .locate import locate
 from .spec import WEEKDAYS, OnCall, Receiver, minutes
 
 __all__ = ["LoadedOnCall", "load_oncall"]
@@ -41,10 +39,9 @@ def load_oncall(path: str, services: Sequence[LoadedService] = ()) -> LoadedOnCa
     if not isinstance(doc.data, dict):
         raise InputErrors([doc.error((), "expected a mapping at the top of the document")])
     conv = Converted(doc.data, doc)
-    try:
-        spec = OnCall.model_validate(doc.data)
-    except ValidationError as exc:
-        raise InputErrors([locate(conv, err, OnCall) for err in exc.errors(include_url=False)]) from None
+    spec, issues = model.validate(OnCall, doc.data)
+    if spec is None:
+        raise InputErrors([located(conv, issue) for issue in issues])
     errors = _semantic_checks(spec, doc) + _team_checks(spec, path, services)
     if errors:
         raise InputErrors(errors)

@@ -1,6 +1,6 @@
 """The on-call file model (`swarm-slo/oncall-v1`): teams, their receivers by severity,
-escalation, business hours and global settings. Validated by pydantic; positions come
-from `load`.
+escalation, business hours and global settings. Validated by `slo.model`, like SLO files;
+positions come from `load`.
 
 Secrets are only ever paths (`*_file`, Docker secrets under /run/secrets): every inline
 secret field is declared here only to be refused with a located error, so a key never
@@ -14,10 +14,8 @@ import zoneinfo
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic.json_schema import SkipJsonSchema
-
 from slo.duration import parse_duration_ms
+from slo.model import Check, F, Model
 
 from . import versions
 
@@ -47,97 +45,68 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 KINDS = ("pagerduty", "opsgenie", "slack", "email", "msteams", "webhook")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 def _secret_path(v: str) -> str:
     if not v.startswith("/"):
         raise ValueError(f"expected an absolute path to a secret file, like /run/secrets/name; got {v!r}")
     return v
 
 
-def _refuse_inline(name: str) -> Any:
+def _inline(name: str) -> Any:
     """A field that exists only to reject an inline secret, pointing at its *_file twin.
 
-    The message never repeats the value."""
+    The message never repeats the value; the schema does not offer the field."""
 
-    def check(v: object) -> None:
-        if v is not None:
-            raise ValueError(
-                f"inline secret: {name} would be copied into the generated alertmanager.yml; "
-                f"put it in a Docker secret and set {name}_file: /run/secrets/<name> instead"
-            )
-        return None
+    def refuse(v: object) -> None:
+        raise ValueError(
+            f"inline secret: {name} would be copied into the generated alertmanager.yml; "
+            f"put it in a Docker secret and set {name}_file: /run/secrets/<name> instead"
+        )
 
-    return field_validator(name)(check)
+    return F(None, check=refuse, hidden=True)
 
 
-_Inline = SkipJsonSchema[object | None]
+def _secret_file(description: str) -> Any:
+    """An absolute path to a file holding a secret; never the secret itself."""
+    return F(check=_secret_path, description=description)
 
 
-def _inline() -> Any:
-    return Field(None, exclude=True)
+class PagerDuty(Model):
+    routing_key_file: str = _secret_file("file holding the Events API v2 routing key")
+    severity: str | None = F(None, description="PagerDuty severity (default: Alertmanager's)")
+    routing_key: Any = _inline("routing_key")
+    service_key: Any = _inline("service_key")
 
 
-SecretFile = str  # an absolute path, checked by _secret_path; never the secret itself
+class Opsgenie(Model):
+    api_key_file: str = _secret_file("file holding the Opsgenie API key")
+    api_url: str | None = F(None, description="Opsgenie API base URL (EU accounts: https://api.eu.opsgenie.com/)")
+    priority: str | None = F(None, description="P1..P5")
+    api_key: Any = _inline("api_key")
 
 
-class PagerDuty(_Model):
-    routing_key_file: SecretFile = Field(description="file holding the Events API v2 routing key")
-    severity: str | None = Field(None, description="PagerDuty severity (default: Alertmanager's)")
-    routing_key: _Inline = _inline()
-    service_key: _Inline = _inline()
-
-    _p = field_validator("routing_key_file")(_secret_path)
-    _r1 = _refuse_inline("routing_key")
-    _r2 = _refuse_inline("service_key")
+class Slack(Model):
+    api_url_file: str = _secret_file("file holding the Slack incoming-webhook URL")
+    channel: str = F(description="channel, like '#checkout-alerts'")
+    api_url: Any = _inline("api_url")
 
 
-class Opsgenie(_Model):
-    api_key_file: SecretFile = Field(description="file holding the Opsgenie API key")
-    api_url: str | None = Field(None, description="Opsgenie API base URL (EU accounts: https://api.eu.opsgenie.com/)")
-    priority: str | None = Field(None, description="P1..P5")
-    api_key: _Inline = _inline()
-
-    _p = field_validator("api_key_file")(_secret_path)
-    _r = _refuse_inline("api_key")
+class Email(Model):
+    to: str = F(description="address(es), comma-separated")
+    auth_password: Any = _inline("auth_password")
 
 
-class Slack(_Model):
-    api_url_file: SecretFile = Field(description="file holding the Slack incoming-webhook URL")
-    channel: str = Field(description="channel, like '#checkout-alerts'")
-    api_url: _Inline = _inline()
-
-    _p = field_validator("api_url_file")(_secret_path)
-    _r = _refuse_inline("api_url")
+class MSTeams(Model):
+    webhook_url_file: str = _secret_file("file holding the Teams (Workflows) webhook URL")
+    webhook_url: Any = _inline("webhook_url")
 
 
-class Email(_Model):
-    to: str = Field(description="address(es), comma-separated")
-    auth_password: _Inline = _inline()
-
-    _r = _refuse_inline("auth_password")
-
-
-class MSTeams(_Model):
-    webhook_url_file: SecretFile = Field(description="file holding the Teams (Workflows) webhook URL")
-    webhook_url: _Inline = _inline()
-
-    _p = field_validator("webhook_url_file")(_secret_path)
-    _r = _refuse_inline("webhook_url")
+class Webhook(Model):
+    url_file: str = _secret_file("file holding the webhook URL (it may carry a token)")
+    max_alerts: int = F(0, ge=0, description="alerts per message; 0 is all")
+    url: Any = _inline("url")
 
 
-class Webhook(_Model):
-    url_file: SecretFile = Field(description="file holding the webhook URL (it may carry a token)")
-    max_alerts: int = Field(0, ge=0, description="alerts per message; 0 is all")
-    url: _Inline = _inline()
-
-    _p = field_validator("url_file")(_secret_path)
-    _r = _refuse_inline("url")
-
-
-class Receiver(_Model):
+class Receiver(Model):
     """Where one severity goes: one or more integrations, all notified."""
 
     pagerduty: PagerDuty | None = None
@@ -147,11 +116,9 @@ class Receiver(_Model):
     msteams: MSTeams | None = None
     webhook: Webhook | None = None
 
-    @model_validator(mode="after")
-    def _has_target(self) -> Receiver:
+    def check_model(self) -> None:
         if not self.kinds():
             raise ValueError("this receiver has no target: set one of " + ", ".join(KINDS))
-        return self
 
     def kinds(self) -> list[str]:
         return [k for k in KINDS if getattr(self, k) is not None]
@@ -163,9 +130,9 @@ def _duration(v: str) -> str:
 
 
 class Escalation(Receiver):
-    after: str = Field(description="notify this receiver too when a page still fires after this long, like 30m")
-
-    _a = field_validator("after")(_duration)
+    after: str = F(
+        check=_duration, description="notify this receiver too when a page still fires after this long, like 30m"
+    )
 
 
 def _weekday(v: str) -> str:
@@ -175,25 +142,22 @@ def _weekday(v: str) -> str:
     return v
 
 
-class Hours(_Model):
-    weekdays: list[Annotated[str, BeforeValidator(_weekday)]] = Field(
+def _clock(v: str) -> str:
+    if not _CLOCK.match(v):
+        raise ValueError(f"{v!r} is not a time of day: use HH:MM, like 09:00")
+    return v
+
+
+class Hours(Model):
+    weekdays: list[Annotated[str, Check(_weekday)]] = F(
         min_length=1, description="days or ranges, like [monday:friday]"
     )
-    start: str = Field(description="HH:MM, inclusive")
-    end: str = Field(description="HH:MM, exclusive; 24:00 is midnight at the end of the day")
+    start: str = F(check=_clock, description="HH:MM, inclusive")
+    end: str = F(check=_clock, description="HH:MM, exclusive; 24:00 is midnight at the end of the day")
 
-    @field_validator("start", "end")
-    @classmethod
-    def _clock(cls, v: str) -> str:
-        if not _CLOCK.match(v):
-            raise ValueError(f"{v!r} is not a time of day: use HH:MM, like 09:00")
-        return v
-
-    @model_validator(mode="after")
-    def _order(self) -> Hours:
+    def check_model(self) -> None:
         if minutes(self.end) <= minutes(self.start):
             raise ValueError(f"end {self.end} is not after start {self.start}")
-        return self
 
     def days(self) -> set[int]:
         out: set[int] = set()
@@ -209,59 +173,53 @@ def minutes(clock: str) -> int:
     return int(h) * 60 + int(m)
 
 
-class BusinessHours(_Model):
-    time_zone: str = Field(description="IANA time zone, like Europe/Berlin")
-    hours: list[Hours] = Field(min_length=1)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(v)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}: use an IANA name like Europe/Berlin or UTC") from None
-        return v
+def _zone(v: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r}: use an IANA name like Europe/Berlin or UTC") from None
+    return v
 
 
-class Team(_Model):
-    page: Receiver = Field(description="urgent: wakes someone up")
-    ticket: Receiver = Field(description="needs attention within business hours")
-    info: Receiver | None = Field(None, description="for the record; default: the ticket receiver")
-    escalation: Escalation | None = Field(None, description="second receiver for pages that stay unresolved")
-    business_hours: BusinessHours | None = Field(None, description="tickets (and info) are sent only within these")
+class BusinessHours(Model):
+    time_zone: str = F(check=_zone, description="IANA time zone, like Europe/Berlin")
+    hours: list[Hours] = F(min_length=1)
 
 
-class Timing(_Model):
-    group_wait: str | None = None
-    group_interval: str | None = None
-    repeat_interval: str | None = None
-
-    _d = field_validator("group_wait", "group_interval", "repeat_interval")(
-        lambda v: None if v is None or v == "0s" else _duration(v)
-    )
+class Team(Model):
+    page: Receiver = F(description="urgent: wakes someone up")
+    ticket: Receiver = F(description="needs attention within business hours")
+    info: Receiver | None = F(None, description="for the record; default: the ticket receiver")
+    escalation: Escalation | None = F(None, description="second receiver for pages that stay unresolved")
+    business_hours: BusinessHours | None = F(None, description="tickets (and info) are sent only within these")
 
 
-class Smtp(_Model):
-    smarthost: str = Field(description="host:port")
-    sender: str = Field(alias="from", description="From address")
+def _timing(v: str) -> str:
+    return v if v == "0s" else _duration(v)
+
+
+class Timing(Model):
+    group_wait: str | None = F(None, check=_timing)
+    group_interval: str | None = F(None, check=_timing)
+    repeat_interval: str | None = F(None, check=_timing)
+
+
+class Smtp(Model):
+    smarthost: str = F(description="host:port")
+    sender: str = F(alias="from", description="From address")
     auth_username: str | None = None
-    auth_password_file: SecretFile | None = None
+    auth_password_file: str | None = F(None, check=_secret_path)
     require_tls: bool = True
-    auth_password: _Inline = _inline()
-
-    _p = field_validator("auth_password_file")(lambda v: None if v is None else _secret_path(v))
-    _r = _refuse_inline("auth_password")
+    auth_password: Any = _inline("auth_password")
 
 
-class Global(_Model):
-    resolve_timeout: str = Field("5m", description="Alertmanager's resolve_timeout")
-    smtp: Smtp | None = Field(None, description="required when a receiver sends email")
-
-    _d = field_validator("resolve_timeout")(_duration)
+class Global(Model):
+    resolve_timeout: str = F("5m", check=_duration, description="Alertmanager's resolve_timeout")
+    smtp: Smtp | None = F(None, description="required when a receiver sends email")
 
 
-class StackOutage(_Model):
-    services: int = Field(3, ge=2, description="pages of this many services of one stack are one outage")
+class StackOutage(Model):
+    services: int = F(3, ge=2, description="pages of this many services of one stack are one outage")
 
 
 def _version(v: object) -> object:
@@ -270,45 +228,40 @@ def _version(v: object) -> object:
     return v
 
 
-class OnCall(_Model):
-    version: str = Field(ONCALL_VERSION, description="file format version")
-    alertmanager: Annotated[str, BeforeValidator(_version)] = Field(
-        versions.DEFAULT, description="Alertmanager version the configuration targets, like 0.35.0"
+def _oncall_version(v: str) -> str:
+    if v != ONCALL_VERSION:
+        raise ValueError(f"unknown version {v!r}; expected {ONCALL_VERSION!r}")
+    return v
+
+
+def _timing_keys(v: dict[str, Timing]) -> dict[str, Timing]:
+    for key in v:
+        if key not in (*SEVERITIES, "watchdog"):
+            raise ValueError(f"unknown timing {key!r}; expected one of: page, ticket, info, watchdog")
+    return v
+
+
+def _team_names(v: dict[str, Team]) -> dict[str, Team]:
+    for key in v:
+        if not _NAME.match(key):
+            raise ValueError(f"{key!r} is not a team name: use lower-case letters, digits, '-' and '_'")
+    return v
+
+
+class OnCall(Model):
+    version: str = F(ONCALL_VERSION, check=_oncall_version, description="file format version")
+    alertmanager: str = F(
+        versions.DEFAULT,
+        before=_version,
+        check=versions.check,
+        description="Alertmanager version the configuration targets, like 0.35.0",
     )
-    alertmanager_job: str = Field("alertmanager", description="scrape job of the Alertmanager replicas")
-    global_: Global = Field(default_factory=Global, alias="global")
-    default_team: str = Field(description="receives alerts whose team label matches no team")
-    dead_mans_switch: Receiver = Field(description="receives the always-firing Watchdog alert")
-    stack_outage: StackOutage = Field(default_factory=StackOutage)
-    timing: dict[str, Timing] = Field(default_factory=dict, description="overrides per severity (and watchdog)")
-    teams: dict[str, Team] = Field(min_length=1)
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    @field_validator("version")
-    @classmethod
-    def _v(cls, v: str) -> str:
-        if v != ONCALL_VERSION:
-            raise ValueError(f"unknown version {v!r}; expected {ONCALL_VERSION!r}")
-        return v
-
-    @field_validator("alertmanager")
-    @classmethod
-    def _am(cls, v: str) -> str:
-        return versions.check(v)
-
-    @field_validator("timing")
-    @classmethod
-    def _t(cls, v: dict[str, Timing]) -> dict[str, Timing]:
-        for key in v:
-            if key not in (*SEVERITIES, "watchdog"):
-                raise ValueError(f"unknown timing {key!r}; expected one of: page, ticket, info, watchdog")
-        return v
-
-    @field_validator("teams")
-    @classmethod
-    def _names(cls, v: dict[str, Team]) -> dict[str, Team]:
-        for key in v:
-            if not _NAME.match(key):
-                raise ValueError(f"{key!r} is not a team name: use lower-case letters, digits, '-' and '_'")
-        return v
+    alertmanager_job: str = F("alertmanager", description="scrape job of the Alertmanager replicas")
+    global_: Global = F(default_factory=Global, alias="global")
+    default_team: str = F(description="receives alerts whose team label matches no team")
+    dead_mans_switch: Receiver = F(description="receives the always-firing Watchdog alert")
+    stack_outage: StackOutage = F(default_factory=StackOutage)
+    timing: dict[str, Timing] = F(
+        default_factory=dict, check=_timing_keys, description="overrides per severity (and watchdog)"
+    )
+    teams: dict[str, Team] = F(min_length=1, check=_team_names)

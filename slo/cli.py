@@ -414,20 +414,23 @@ def _schema(args: argparse.Namespace) -> int:
 def json_schema() -> dict[str, Any]:
     from .model import json_schema as model_schema
 
-    schema = model_schema(ServiceSpec)
-    schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/slo-v1.json"
-    schema["title"] = "swarm-slo SLO file (swarm-slo/v1)"
-    return schema
+    return model_schema(
+        ServiceSpec,
+        title="swarm-slo SLO file (swarm-slo/v1)",
+        id="https://github.com/swarm-slo/swarm-slo/schema/slo-v1.json",
+    )
 
 
 def oncall_json_schema() -> dict[str, Any]:
     from alerts.spec import OnCall
 
-    schema = OnCall.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://github.com/swarm-slo/swarm-slo/schema/oncall-v1.json"
-    schema["title"] = "swarm-slo on-call file (swarm-slo/oncall-v1)"
-    return schema
+    from .model import json_schema as model_schema
+
+    return model_schema(
+        OnCall,
+        title="swarm-slo on-call file (swarm-slo/oncall-v1)",
+        id="https://github.com/swarm-slo/swarm-slo/schema/oncall-v1.json",
+    )
 
 
 # --- the parsers -------------------------------------------------------------------------

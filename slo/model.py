@@ -24,7 +24,7 @@ import types
 import typing
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 __all__ = ["F", "Issue", "Model", "json_schema", "validate"]
 
@@ -43,14 +43,19 @@ class Issue(typing.NamedTuple):
 
 
 class _Spec:
-    __slots__ = ("bounds_message", "check", "default", "description", "factory", "ge", "gt", "lt", "min_length")
+    """What `F` declares about a field."""
 
-    def __init__(self, default: Any = None, factory: Callable[[], Any] | None = None, description: str = "",
-                 check: Any = None, gt: Any = None, ge: Any = None, lt: Any = None, min_length: int | None = None,
-                 bounds_message: str = "") -> None:  # fmt: skip
-        self.default, self.factory, self.description, self.check = default, factory, description, check
-        self.gt, self.ge, self.lt, self.min_length = gt, ge, lt, min_length
-        self.bounds_message = bounds_message
+    __slots__ = ("alias", "before", "bounds_message", "check", "default", "description", "factory", "ge", "gt",
+                 "hidden", "lt", "min_length")  # fmt: skip
+
+    def __init__(self, default: Any = _MISSING, *, default_factory: Callable[[], Any] | None = None,
+                 description: str = "", check: Callable[[Any], Any] | None = None,
+                 before: Callable[[Any], Any] | None = None, gt: Any = None, ge: Any = None, lt: Any = None,
+                 min_length: int | None = None, bounds_message: str = "", alias: str | None = None,
+                 hidden: bool = False) -> None:  # fmt: skip
+        self.default, self.factory, self.description = default, default_factory, description
+        self.check, self.before, self.gt, self.ge, self.lt = check, before, gt, ge, lt
+        self.min_length, self.bounds_message, self.alias, self.hidden = min_length, bounds_message, alias, hidden
 
 
 def F(  # reads like a type annotation's companion, as pydantic's Field
@@ -59,22 +64,43 @@ def F(  # reads like a type annotation's companion, as pydantic's Field
     default_factory: Callable[[], Any] | None = None,
     description: str = "",
     check: Callable[[Any], Any] | None = None,
+    before: Callable[[Any], Any] | None = None,
     gt: Any = None,
     ge: Any = None,
     lt: Any = None,
     min_length: int | None = None,
     bounds_message: str = "",
+    alias: str | None = None,
+    hidden: bool = False,
 ) -> Any:
     """A field: its default (none: required), bounds, and a check that raises ValueError.
 
-    `bounds_message` replaces the message of a broken gt/ge/lt bound; {value} is the value."""
-    return _Spec(default, default_factory, description, check, gt, ge, lt, min_length, bounds_message)
+    `before` rewrites the raw value before its type is checked (shorthands); `bounds_message`
+    replaces the message of a broken gt/ge/lt bound ({value} is the value); `alias` is the
+    key in files when the name cannot be (`global`, `from`); a `hidden` field is left out of
+    the schema and of the keys an unknown-key error suggests (fields that exist only to
+    refuse a value with a better message)."""
+    return _Spec(
+        default, default_factory=default_factory, description=description, check=check, before=before, gt=gt,
+        ge=ge, lt=lt, min_length=min_length, bounds_message=bounds_message, alias=alias, hidden=hidden,
+    )  # fmt: skip
+
+
+class Check(typing.NamedTuple):
+    """`Annotated[str, Check(fn)]`: a check on every value of that type, like list items."""
+
+    fn: Callable[[Any], Any]
 
 
 class _Field(typing.NamedTuple):
     name: str
     type: Any
     spec: _Spec
+
+    @property
+    def key(self) -> str:
+        """The key in files."""
+        return self.spec.alias or self.name
 
     @property
     def required(self) -> bool:
@@ -222,6 +248,11 @@ def _fail(issues: list[Issue], path: PathT, message: str, kind: Any = "value", e
 @functools.cache
 def _converter(tp: Any) -> _Converter:
     origin = typing.get_origin(tp)
+    if tp is Any:
+        return lambda data, path, issues: data
+    if origin is Annotated:
+        base, *meta = typing.get_args(tp)
+        return _checked(_converter(base), [m.fn for m in meta if isinstance(m, Check)])
     if isinstance(tp, type) and issubclass(tp, Model):
         return _model_converter(tp)
     if origin in (types.UnionType, typing.Union):
@@ -240,6 +271,19 @@ def _converter(tp: Any) -> _Converter:
     if tp in _SCALARS:
         return _SCALARS[tp]
     raise TypeError(f"unsupported field type {tp!r}")
+
+
+def _checked(conv: _Converter, checks: list[Callable[[Any], Any]]) -> _Converter:
+    def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        value = conv(data, path, issues)
+        for check in checks:
+            try:
+                value = check(value)
+            except ValueError as exc:
+                return _fail(issues, path, str(exc))
+        return value
+
+    return convert
 
 
 def _literal_converter(choices: tuple[Any, ...]) -> _Converter:
@@ -340,9 +384,9 @@ def _tagged_converter(members: tuple[Any, ...]) -> _Converter:
 
 
 def _model_converter(model: type[Model]) -> _Converter:
-    fields = [(f, f.name, _field_converter(f)) for f in model.fields().values()]
-    names = tuple(model.fields())
-    known = set(names)
+    fields = [(f, f.name, f.key, _field_converter(f)) for f in model.fields().values()]
+    known = {f.key for f in model.fields().values()}
+    shown = tuple(f.key for f in model.fields().values() if not f.spec.hidden)
     coerce = model.coerce if "coerce" in _overrides(model) else None
 
     def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
@@ -356,23 +400,23 @@ def _model_converter(model: type[Model]) -> _Converter:
         values: dict[str, Any] = {}
         failed = False
         found = 0
-        for f, name, conv in fields:
-            if name not in data:
+        for f, name, key, conv in fields:
+            if key not in data:
                 if f.required:
-                    issues.append(Issue((*path, name), f"missing required field {name!r}", "missing"))
+                    issues.append(Issue((*path, key), f"missing required field {key!r}", "missing"))
                     failed = True
                 else:
                     values[name] = f.default()
                 continue
             found += 1
             try:
-                values[name] = conv(data[name], (*path, name), issues)
+                values[name] = conv(data[key], (*path, key), issues)
             except _Invalid:
                 failed = True
         if found < len(data):
             for key in data:
                 if key not in known:
-                    issues.append(Issue((*path, key), f"unknown field {key!r}", "unknown", names))
+                    issues.append(Issue((*path, key), f"unknown field {key!r}", "unknown", shown))
                     failed = True
         if failed:
             raise _Invalid
@@ -394,10 +438,13 @@ def _overrides(model: type[Model]) -> set[str]:
 def _field_converter(f: _Field) -> _Converter:
     conv = _converter(f.type)
     spec = f.spec
-    if spec.gt is None and spec.ge is None and spec.lt is None and spec.min_length is None and spec.check is None:
+    bounded = any(b is not None for b in (spec.gt, spec.ge, spec.lt, spec.min_length))
+    if not bounded and spec.check is None and spec.before is None:
         return conv
 
     def convert(data: Any, path: PathT, issues: list[Issue]) -> Any:
+        if spec.before is not None:
+            data = spec.before(data)
         value = conv(data, path, issues)
         if value is None:
             return None
@@ -425,12 +472,14 @@ def _field_converter(f: _Field) -> _Converter:
 # --- JSON Schema ---------------------------------------------------------------
 
 
-def json_schema(model: type[Model], *, title: str = "") -> dict[str, Any]:
+def json_schema(model: type[Model], *, title: str = "", id: str = "") -> dict[str, Any]:
     """A draft 2020-12 schema: the root model inline, every other model under $defs."""
     defs: dict[str, Any] = {}
     root = _model_schema(model, defs)
     root.pop("title", None)
     out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title or model.__name__, **root}
+    if id:
+        out["$id"] = id
     if defs:
         out["$defs"] = dict(sorted(defs.items()))
     return out
@@ -439,6 +488,8 @@ def json_schema(model: type[Model], *, title: str = "") -> dict[str, Any]:
 def _model_schema(model: type[Model], defs: dict[str, Any]) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for f in model.fields().values():
+        if f.spec.hidden:
+            continue
         s = _type_schema(f.type, defs)
         if f.spec.description:
             s["description"] = f.spec.description
@@ -451,12 +502,12 @@ def _model_schema(model: type[Model], defs: dict[str, Any]) -> dict[str, Any]:
             default = f.default()
             if not isinstance(default, Model):
                 s["default"] = _json_value(default)
-        props[f.name] = s
+        props[f.key] = s
     out: dict[str, Any] = {"title": model.__name__, "type": "object", "additionalProperties": False}
     if model.__doc__ and model.__doc__ is not Model.__doc__:
         out["description"] = " ".join(model.__doc__.split())
     out["properties"] = props
-    required = [f.name for f in model.fields().values() if f.required]
+    required = [f.key for f in model.fields().values() if f.required and not f.spec.hidden]
     if required:
         out["required"] = required
     return out
@@ -477,6 +528,10 @@ def _ref(model: type[Model], defs: dict[str, Any]) -> dict[str, Any]:
 
 def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     origin = typing.get_origin(tp)
+    if tp is Any:
+        return {}
+    if origin is Annotated:
+        return _type_schema(typing.get_args(tp)[0], defs)
     if isinstance(tp, type) and issubclass(tp, Model):
         ref = _ref(tp, defs)
         alternatives = getattr(tp, "schema_alternatives", ())
