@@ -106,6 +106,11 @@ def test_the_log_pipeline_services(rendered: Path) -> None:
     processors = [next(iter(p)) for p in config["processors"]]
     assert processors == ["add_docker_metadata", "decode_json_fields", "copy_fields", "drop_event"]
     assert config["processors"][0]["add_docker_metadata"]["host"] == "unix:///run/docker-api/docker.sock"
+    # Started only once the proxy answers (add_docker_metadata never retries a failed start).
+    shell, flag, script, name = filebeat["entrypoint"]
+    assert (shell, flag, name, filebeat["command"]) == ("/bin/sh", "-c", "filebeat", ["-e"])
+    assert "--unix-socket /run/docker-api/docker.sock http://docker/_ping" in script
+    assert 'exec /usr/share/filebeat/filebeat "$$@"' in script and "exit 1" in script
     opensearch_yml = yaml.safe_load((rendered.parent / "configs" / "opensearch" / "opensearch.yml").read_text())
     assert opensearch_yml["discovery.type"] == "single-node"
     assert opensearch_yml["compatibility.override_main_response_version"] is True
@@ -115,6 +120,7 @@ def test_without_the_socket_proxy_filebeat_adds_no_docker_metadata(bundle: Path)
     rendered = render(bundle, StackConfig(omit=frozenset({"socket-proxy"})))
     stack = yaml.safe_load(rendered.stack_file)
     assert not [v for v in stack["services"]["filebeat"]["volumes"] if v.startswith("docker-api:")]
+    assert "entrypoint" not in stack["services"]["filebeat"]  # nothing to wait for
     (filebeat_yml,) = [c.content for c in rendered.configs if c.service == "filebeat"]
     assert "add_docker_metadata" not in filebeat_yml
 

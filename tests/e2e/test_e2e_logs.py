@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,6 +68,7 @@ def _request(url: str, body: dict[str, Any] | None = None, timeout: float = 10) 
 @dataclass
 class LogStore:
     url: str
+    stack_file: Path
 
     def search(self, trace_id: str) -> list[dict[str, Any]]:
         query = {"size": 100, "query": {"term": {"trace.id": trace_id}}, "sort": [{"@timestamp": "asc"}]}
@@ -147,8 +149,8 @@ def log_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStore]:
     render(bundle, config).write(stack_file)
     _remove_stack()  # a previous run's leftovers (ours only)
     start = time.monotonic()
-    docker("stack", "deploy", "--resolve-image", "never", "-c", str(stack_file), STACK, env=os.environ.copy())
-    store = LogStore(f"http://127.0.0.1:{port}")
+    _deploy(stack_file)
+    store = LogStore(f"http://127.0.0.1:{port}", stack_file)
     try:
         _wait_healthy(store, timeout=180)
         print(f"OpenSearch healthy {time.monotonic() - start:.1f} s after the deploy")
@@ -167,7 +169,26 @@ def log_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStore]:
         yield store
     finally:
         print("filebeat's last lines:\n" + _service_logs("filebeat")[-3000:])
+        print("the socket proxy's last lines:\n" + _service_logs("socket-proxy")[-3000:])
         _remove_stack()
+
+
+def _shipped(store: LogStore, container: str) -> str:
+    """What OpenSearch holds of one container, and what the engine logged for it (a failure's
+    diagnosis)."""
+    container_id = docker("inspect", "-f", "{{.Id}}", container)
+    by_path = {"size": 50, "query": {"wildcard": {"log.file.path": f"*{container_id}*"}}}
+    found = _request(f"{store.url}/logs-*/_search", by_path)["hits"]["hits"]
+    lines = [(h["_source"].get("message", "")[:60], h["_source"].get("container", {}).get("name")) for h in found]
+    return f"indexed for {container}: {lines}\nthe engine's log: {docker('logs', container, check=False)[-2000:]}"
+
+
+def _deploy(stack_file: Path) -> None:
+    docker("stack", "deploy", "--resolve-image", "never", "-c", str(stack_file), STACK, env=os.environ.copy())
+
+
+def _task_containers(service: str) -> list[str]:
+    return docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_{service}").split()
 
 
 def _trace_id() -> str:
@@ -256,13 +277,16 @@ def test_json_lines_from_a_container_are_searchable_within_bounded_time(log_stor
         statuses = _request(f"{log_store.url}/logs-*/_search", {"size": 0, "query": by_status})
         assert statuses["hits"]["total"]["value"] == 1
         # Printed after the JSON lines, so possibly in a later batch: polled within the same bound.
-        by_plain = {"bool": {"filter": [{"term": {"container.name": name}}, {"match_phrase": {"message": "plain"}}]}}
+        # Found by its text (the trace id is one token), not by container metadata: a line read
+        # before Filebeat's watcher saw the container start has none (asserted below for the
+        # JSON lines, printed 2 s after the start).
+        by_plain = {"match_phrase": {"message": f"plain {trace_id}"}}
         deadline = time.monotonic() + SEARCHABLE_WITHIN
         while not (plain := _request(f"{log_store.url}/logs-*/_search", {"query": by_plain})["hits"]["hits"]):
             if time.monotonic() > deadline:
                 break
             time.sleep(0.25)
-        assert [h["_source"]["message"] for h in plain] == [f"plain {trace_id}"]
+        assert [h["_source"]["message"] for h in plain] == [f"plain {trace_id}"], _shipped(log_store, name)
         assert "json" not in plain[0]["_source"]
         # Printed 2 s after the start: Filebeat's watcher knows the container by then.
         assert {h["container"]["image"]["name"] for h in hits} == {busybox_image()}
@@ -286,3 +310,44 @@ def test_opensearch_runs_as_non_root_within_its_memory_limit(log_store: LogStore
     assert node["jvm"]["mem"]["heap_max_in_bytes"] == 512 * 1024 * 1024
     modules = {m["name"] for m in node["modules"]}
     assert {"transport-netty4", "lang-painless", "analysis-common", "mapper-extras"} <= modules, modules
+
+
+def test_a_shipper_started_before_the_proxy_still_names_containers(log_store: LogStore) -> None:
+    """Filebeat's add_docker_metadata gives up for good when the engine does not answer at its
+    start, so a node where the shipper comes up before the socket proxy (a deploy's race, a
+    reboot) would ship every line without container name, image or Swarm labels. The stack's
+    Filebeat waits for the proxy: here it is restarted while the proxy is gone, the proxy comes
+    back a while later, and a new container's lines carry its metadata."""
+    # The proxy placed nowhere (its task goes; its service and Filebeat's spec stay as deployed:
+    # a redeploy would restart Filebeat again, after the proxy).
+    nowhere = "node.labels.slo-e2e-nowhere==true"
+    docker("service", "update", "--detach", "--constraint-add", nowhere, f"{STACK}_socket-proxy")
+    try:
+        deadline = time.monotonic() + 60
+        while _task_containers("socket-proxy"):
+            assert time.monotonic() < deadline, "the socket proxy's container is still there after 60 s"
+            time.sleep(0.5)
+        before = set(_task_containers("filebeat"))
+        docker("service", "update", "--force", "--detach", f"{STACK}_filebeat")
+        deadline = time.monotonic() + 60
+        while not (set(_task_containers("filebeat")) - before):
+            assert time.monotonic() < deadline, "no new Filebeat task within 60 s"
+            time.sleep(0.5)
+        time.sleep(5)  # the new shipper starts and finds no proxy
+    finally:
+        docker("service", "update", "--detach", "--constraint-rm", nowhere, f"{STACK}_socket-proxy")
+    deadline = time.monotonic() + 60
+    while not _task_containers("socket-proxy"):
+        assert time.monotonic() < deadline, "the socket proxy did not come back within 60 s"
+        time.sleep(0.5)
+    trace_id = _trace_id()
+    name = f"{STACK}-late-{trace_id[:8]}"
+    line = json.dumps({"msg": "after the proxy came back", "trace_id": trace_id})
+    docker("run", "-d", "--name", name, busybox_image(), "sh", "-c", f"sleep 5; echo '{line}'; sleep 120")
+    try:
+        (hit,), delay = log_store.wait_for(trace_id, 1, 2 * SEARCHABLE_WITHIN)
+        print(f"after the proxy came back: the line searchable in {delay:.1f} s, container {hit.get('container')}")
+        assert hit.get("container", {}).get("name") == name, hit
+        assert hit["container"]["image"]["name"] == busybox_image()
+    finally:
+        docker("rm", "-f", name, check=False)
